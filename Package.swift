@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Plugin executables and every library they link stay free of Foundation:
+// each container start execs them, and Foundation costs milliseconds of startup.
+let package = Package(
+    name: "rootless-cni",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "rootless-netns", targets: ["rootless-netns"]),
+        .executable(name: "netstat-inspect", targets: ["netstat-inspect"]),
+    ],
+    targets: [
+        // System libraries (apt: libjansson-dev, libmnl-dev).
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson",
+                       providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl",
+                       providers: [.apt(["libmnl-dev"])]),
+        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, mnl macros).
+        .target(name: "CShim", dependencies: ["CMnl"]),
+
+        .target(name: "JSON", dependencies: ["CJansson"]),
+        // CNI protocol: pure, no syscalls.
+        .target(name: "CNI", dependencies: ["JSON"]),
+        // fds, namespaces, mounts, locks, processes: the one place syscalls are made.
+        .target(name: "Namespaces", dependencies: ["CShim", "CNI"]),
+        .target(name: "Netlink", dependencies: ["CMnl", "CShim", "Namespaces"]),
+        .target(name: "RootlessNetns", dependencies: ["CNI", "JSON", "Namespaces", "Netlink"]),
+        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Namespaces", "Netlink"]),
+
+        .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
+        .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
+        .testTarget(name: "NamespacesTests", dependencies: ["Namespaces"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),
+        .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect"]),
+        // Root/namespaces/unprivileged-user tests; each says what it needs via .enabled(if:).
+        .testTarget(name: "IntegrationTests", dependencies: []),
+    ]
+)

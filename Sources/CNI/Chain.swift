@@ -1,0 +1,105 @@
+import JSON
+
+/// A list of plugins run the way libcni runs a conflist: `name` and `cniVersion` injected,
+/// `runtimeConfig` only for declared capabilities, prevResult threaded on ADD, DEL in reverse.
+public struct PluginChain: Sendable {
+    public var name: String
+    public var version: CNIVersion
+    public var plugins: [JSONObject]
+
+    public init(name: String, version: CNIVersion, plugins: [JSONObject]) {
+        self.name = name; self.version = version; self.plugins = plugins
+    }
+
+    /// A failed ADD: the error and the result of the plugins that did succeed (for rollback).
+    public struct AddFailure: Error, Sendable {
+        public var error: CNIError
+        public var partialResult: CNIResult?
+    }
+
+    /// Plugin `index`'s stdin, as libcni's buildOneConfig renders it.
+    public func render(_ index: Int, prevResult: CNIResult?, capabilityArgs: JSONObject,
+                       extra: JSONObject = JSONObject()) -> JSONObject {
+        var conf = plugins[index]
+        conf["cniVersion"] = .string(version.description)
+        conf["name"] = .string(name)
+        var runtime = JSONObject()
+        if case .object(let caps)? = conf["capabilities"] {
+            for (cap, enabled) in caps where enabled == .bool(true) {
+                if let value = capabilityArgs[cap] { runtime[cap] = value }
+            }
+        }
+        if !runtime.isEmpty { conf["runtimeConfig"] = .object(runtime) }
+        if let prevResult { conf["prevResult"] = prevResult.json(version: version) }
+        for (k, v) in extra { conf[k] = v }
+        return conf
+    }
+
+    public func add(_ invoker: DelegateInvoker, env: CNIEnvironment,
+                    capabilityArgs: JSONObject) throws(AddFailure) -> CNIResult {
+        var prev: CNIResult?
+        for i in plugins.indices {
+            let conf = render(i, prevResult: prev, capabilityArgs: capabilityArgs)
+            do {
+                guard let result = try invoker.invoke(command: .add, config: conf, env: env, version: version) else {
+                    throw CNIError(.internal, "plugin \(conf["type"]?.stringValue ?? "?") returned no result")
+                }
+                prev = result
+            } catch {
+                throw AddFailure(error: error, partialResult: prev)
+            }
+        }
+        guard let prev else { throw AddFailure(error: CNIError(.invalidNetworkConfig, "empty plugin chain"), partialResult: nil) }
+        return prev
+    }
+
+    /// DEL every plugin in reverse order. Unlike ADD it keeps going after a failure so one
+    /// broken plugin does not leak the others' state; the first error is thrown at the end.
+    public func del(_ invoker: DelegateInvoker, env: CNIEnvironment, prevResult: CNIResult?,
+                    capabilityArgs: JSONObject) throws(CNIError) {
+        // Before 0.4.0 libcni passed no prevResult to DEL.
+        let prev = version >= .v0_4_0 ? prevResult : nil
+        var first: CNIError?
+        for i in plugins.indices.reversed() {
+            let conf = render(i, prevResult: prev, capabilityArgs: capabilityArgs)
+            do { _ = try invoker.invoke(command: .del, config: conf, env: env, version: version) } catch {
+                if first == nil { first = error }
+            }
+        }
+        if let first { throw first }
+    }
+
+    public func check(_ invoker: DelegateInvoker, env: CNIEnvironment, prevResult: CNIResult,
+                      capabilityArgs: JSONObject) throws(CNIError) {
+        for i in plugins.indices {
+            let conf = render(i, prevResult: prevResult, capabilityArgs: capabilityArgs)
+            _ = try invoker.invoke(command: .check, config: conf, env: env, version: version)
+        }
+    }
+
+    /// STATUS and GC exist from 1.1.0; older chains have nothing to ask.
+    public func status(_ invoker: DelegateInvoker, env: CNIEnvironment) throws(CNIError) {
+        guard version >= .v1_1_0 else { return }
+        for i in plugins.indices {
+            let conf = render(i, prevResult: nil, capabilityArgs: JSONObject())
+            _ = try invoker.invoke(command: .status, config: conf, env: env, version: version)
+        }
+    }
+
+    public func gc(_ invoker: DelegateInvoker, env: CNIEnvironment,
+                   validAttachments: [(containerID: String, ifName: String)]) throws(CNIError) {
+        guard version >= .v1_1_0 else { return }
+        let list = JSON.array(validAttachments.map {
+            ["containerID": .string($0.containerID), "ifname": .string($0.ifName)]
+        })
+        var first: CNIError?
+        for i in plugins.indices {
+            let conf = render(i, prevResult: nil, capabilityArgs: JSONObject(),
+                              extra: ["cni.dev/valid-attachments": list])
+            do { _ = try invoker.invoke(command: .gc, config: conf, env: env, version: version) } catch {
+                if first == nil { first = error }
+            }
+        }
+        if let first { throw first }
+    }
+}

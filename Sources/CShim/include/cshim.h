@@ -1,0 +1,133 @@
+// The little C that Swift cannot do safely: the fork -> setns -> unshare -> mounts -> execve child,
+// a setns -> socket -> setns-back helper, pidfd syscalls, and wrappers for function-like macros.
+// Only the Namespaces module calls these.
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Child plan (everything prepared before fork: the child never allocates)
+
+/// What one mount step in the child does (our own enumeration, lowered to mount(2) flags in C).
+enum cshim_mount_kind {
+    CSHIM_MOUNT_BIND = 1,     // mount(source, target, NULL, MS_BIND[|MS_REC]) [+ remount read-only]
+    CSHIM_MOUNT_TMPFS = 2,    // mount("tmpfs", target, "tmpfs", flags, data)
+    CSHIM_MOUNT_FS = 3,       // mount(source, target, fstype, flags, data), e.g. sysfs
+    CSHIM_MOUNT_MKDIR_ALL = 4,// mkdir -p target (mode)
+    CSHIM_MOUNT_CREATE_FILE = 5, // open(target, O_CREAT) (mode), for file bind-mount targets
+};
+
+/// Our own mount flag bits (lowered to MS_* in C, so Swift never needs <sys/mount.h>).
+enum cshim_mount_flag {
+    CSHIM_MNT_RDONLY = 1u << 0,
+    CSHIM_MNT_NOSUID = 1u << 1,
+    CSHIM_MNT_NODEV = 1u << 2,
+    CSHIM_MNT_NOEXEC = 1u << 3,
+    CSHIM_MNT_RECURSIVE = 1u << 4,
+};
+
+struct cshim_mount_op {
+    int kind;               // enum cshim_mount_kind
+    const char *source;     // BIND, FS
+    const char *target;
+    const char *fstype;     // FS
+    const char *data;       // TMPFS, FS (may be NULL)
+    unsigned int flags;     // enum cshim_mount_flag bits
+    unsigned int mode;      // MKDIR_ALL, CREATE_FILE
+};
+
+/// dup2(from, to) in the child. Every other fd is closed on exec.
+struct cshim_fd_map {
+    int from;
+    int to;
+};
+
+enum cshim_session {
+    CSHIM_SESSION_NONE = 0,
+    CSHIM_SESSION_PGID = 1,   // setpgid(0, 0): own process group (timeouts kill the group)
+    CSHIM_SESSION_SETSID = 2, // setsid(): own session and process group (daemons)
+};
+
+#define CSHIM_MAX_FD_MAPS 32
+
+struct cshim_child_spec {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const struct cshim_fd_map *fds;
+    int nfds;                        // <= CSHIM_MAX_FD_MAPS
+    int session;                     // enum cshim_session
+    const char *netns_path;          // NULL = stay
+    int unshare_mount;               // unshare(CLONE_NEWNS) + make / rslave
+    const struct cshim_mount_op *ops;
+    int nops;
+};
+
+/// Which step of the child failed (written to the error pipe; the parent formats the message).
+enum cshim_child_step {
+    CSHIM_STEP_FDS = 1,          // dup2 / fcntl of the fd plan
+    CSHIM_STEP_SESSION = 2,      // setpgid / setsid
+    CSHIM_STEP_NETNS_OPEN = 3,   // open(netns_path)
+    CSHIM_STEP_SETNS = 4,        // setns(fd, CLONE_NEWNET)
+    CSHIM_STEP_UNSHARE_MOUNT = 5,// unshare(CLONE_NEWNS)
+    CSHIM_STEP_RSLAVE = 6,       // mount(NULL, "/", NULL, MS_REC|MS_SLAVE)
+    CSHIM_STEP_MOUNT_OP = 7,     // ops[index]
+    CSHIM_STEP_MOUNT_OP_RDONLY = 8, // ops[index] read-only remount
+    CSHIM_STEP_EXECVE = 9,
+};
+
+/// The record the child writes to the error pipe before _exit(127).
+struct cshim_child_error {
+    int32_t err;
+    int32_t step;
+    int32_t index;
+};
+
+/// fork(2) a child that carries out `spec` and execve(2)s; setup failures are written as one
+/// `struct cshim_child_error` to `errpipe_w` (which must be O_CLOEXEC: EOF means execve succeeded).
+/// Signals are blocked around the fork; the child resets all dispositions and its mask.
+/// Returns the pid, or -1 with errno set if fork failed.
+pid_t cshim_spawn(const struct cshim_child_spec *spec, int errpipe_w);
+
+/// Create a network namespace bind-mounted on `path` (an existing file): a forked child does
+/// unshare(CLONE_NEWNET) then mount("/proc/self/ns/net", path, MS_BIND) and exits.
+/// Returns 0, or -1 with *step / errno describing the failure (step: enum cshim_child_step or
+/// CSHIM_STEP_MOUNT_OP for the bind mount).
+int cshim_netns_create(const char *path, int *step);
+
+/// setns into `netns_path` on the calling thread, socket(family, type|SOCK_CLOEXEC, proto),
+/// setns back to the thread's original netns. Returns the fd or -1 with errno; *stage says which
+/// call failed: 1 open current, 2 open target, 3 setns target, 4 socket, 5 setns back (fatal-ish).
+int cshim_socket_in_netns(const char *netns_path, int family, int type, int proto, int *stage);
+
+// MARK: - Small wrappers
+
+/// statfs(2) f_type == NSFS_MAGIC (<linux/magic.h>). 1 yes, 0 no, -1 error (errno).
+int cshim_is_nsfs(const char *path);
+/// umount2(path, MNT_DETACH if detach).
+int cshim_umount(const char *path, int detach);
+/// statx(2) at dirfd/name (AT_SYMLINK_NOFOLLOW) for the mount id. 0 ok, -1 errno (ENOSYS/EINVAL if
+/// the kernel has no STATX_MNT_ID).
+int cshim_mount_id_at(int dirfd, const char *name, uint64_t *mnt_id);
+
+/// pidfd_open(2) / pidfd_send_signal(2) via syscall(2); -1 with errno (ENOSYS on old kernels).
+int cshim_pidfd_open(pid_t pid);
+int cshim_pidfd_send_signal(int pidfd, int sig);
+
+/// write(2) with SIGPIPE blocked on this thread; a SIGPIPE caused by this write is consumed.
+ssize_t cshim_write_nosigpipe(int fd, const void *buf, size_t len);
+
+/// The process environment (`environ`).
+char **cshim_environ(void);
+
+/// Decode a waitpid(2) status: returns 1 and *value = WEXITSTATUS if exited, 2 and WTERMSIG if
+/// signaled, 0 otherwise (stopped/continued).
+int cshim_decode_wait_status(int status, int *value);
+
+#ifdef __cplusplus
+}
+#endif
