@@ -40,14 +40,15 @@ public struct PluginChain: Sendable {
         var prev: CNIResult?
         for i in plugins.indices {
             let conf = render(i, prevResult: prev, capabilityArgs: capabilityArgs)
-            do {
-                guard let result = try invoker.invoke(command: .add, config: conf, env: env, version: version) else {
-                    throw CNIError(.internal, "plugin \(conf["type"]?.stringValue ?? "?") returned no result")
-                }
-                prev = result
-            } catch {
+            let result: CNIResult?
+            do { result = try invoker.invoke(command: .add, config: conf, env: env, version: version) } catch {
                 throw AddFailure(error: error, partialResult: prev)
             }
+            guard let result else {
+                let type = conf["type"]?.stringValue ?? "?"
+                throw AddFailure(error: CNIError(.internal, "plugin \(type) returned no result"), partialResult: prev)
+            }
+            prev = result
         }
         guard let prev else { throw AddFailure(error: CNIError(.invalidNetworkConfig, "empty plugin chain"), partialResult: nil) }
         return prev
