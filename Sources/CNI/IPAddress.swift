@@ -4,6 +4,8 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
     public var isIPv4: Bool { bytes.count == 4 }
 
+    public init(v4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) { bytes = [a, b, c, d] }
+
     public init?(bytes: [UInt8]) {
         guard bytes.count == 4 || bytes.count == 16 else { return nil }
         self.bytes = bytes
@@ -105,6 +107,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
 public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     public let address: IPAddress
     public let prefixLength: Int
+
+    /// A prefix length outside the family's range is clamped into it.
+    public init(clamping address: IPAddress, prefixLength: Int) {
+        self.address = address
+        self.prefixLength = max(0, min(prefixLength, address.bytes.count * 8))
+    }
 
     public init?(address: IPAddress, prefixLength: Int) {
         guard prefixLength >= 0, prefixLength <= address.bytes.count * 8 else { return nil }

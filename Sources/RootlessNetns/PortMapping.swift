@@ -1,0 +1,63 @@
+import CNI
+import JSON
+
+/// One entry of runtimeConfig.portMappings (the `portMappings` capability).
+struct PortMapping: Equatable {
+    enum Proto: String { case tcp, udp }
+    var hostPort: UInt16
+    var containerPort: UInt16
+    var proto: Proto
+    var hostIP: String   // "" = all host addresses
+
+    static func parseAll(_ json: JSON?) throws(RootlessError) -> [PortMapping] {
+        guard let json, json != .null else { return [] }
+        guard case .array(let items) = json else { throw .portMapping("expected an array") }
+        var out: [PortMapping] = []
+        for (i, item) in items.enumerated() {
+            func port(_ key: String) throws(RootlessError) -> UInt16 {
+                guard let v = item[key]?.intValue, v >= 1, v <= 65535 else {
+                    throw .portMapping("[\(i)].\(key) must be a port number 1-65535")
+                }
+                return UInt16(v)
+            }
+            let protoText = (item["protocol"]?.stringValue ?? "tcp").lowercased()
+            guard let proto = Proto(rawValue: protoText) else {
+                throw .portMapping("[\(i)].protocol \"\(protoText)\" is not tcp or udp")
+            }
+            let hostIP = item["hostIP"]?.stringValue ?? ""
+            if !hostIP.isEmpty {
+                guard let ip = IPAddress(hostIP) else { throw .portMapping("[\(i)].hostIP \"\(hostIP)\" is not an IP address") }
+                guard ip.isIPv4 else { throw .portMapping("[\(i)].hostIP \(hostIP): only IPv4 host addresses can be forwarded") }
+            }
+            let m = PortMapping(hostPort: try port("hostPort"), containerPort: try port("containerPort"),
+                                proto: proto, hostIP: hostIP)
+            if out.contains(where: { $0.hostPort == m.hostPort && $0.proto == m.proto && $0.hostIP == m.hostIP }) {
+                throw .portMapping("[\(i)] duplicates host port \(proto.rawValue)/\(m.hostPort)")
+            }
+            out.append(m)
+        }
+        return out
+    }
+}
+
+/// A forward installed in the helper for one mapping; `id` is the helper's handle.
+struct HostForward: Equatable {
+    var id: Int64
+    var proto: String
+    var hostAddr: String
+    var hostPort: Int64
+
+    func json() -> JSON {
+        ["id": .int(id), "proto": .string(proto), "hostAddr": .string(hostAddr), "hostPort": .int(hostPort)]
+    }
+    init(id: Int64, proto: String, hostAddr: String, hostPort: Int64) {
+        self.id = id; self.proto = proto; self.hostAddr = hostAddr; self.hostPort = hostPort
+    }
+    init?(json: JSON) {
+        guard let id = json["id"]?.intValue else { return nil }
+        self.id = id
+        proto = json["proto"]?.stringValue ?? ""
+        hostAddr = json["hostAddr"]?.stringValue ?? ""
+        hostPort = json["hostPort"]?.intValue ?? 0
+    }
+}
