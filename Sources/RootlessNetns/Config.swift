@@ -130,6 +130,13 @@ public struct RootlessConfig: Sendable {
             passEnvironment: try bool("passEnvironment", false))
     }
 
+    /// Defaults for the CLI, which has no conflist.
+    public static func defaults(stateDir: String?) -> RootlessConfig {
+        RootlessConfig(backend: nil, backendPath: nil, mtu: 65520, cidr: defaultCIDR, enableIPv6: false,
+                       allowHostLoopback: false, stateDir: stateDir, mode: .always, delegates: [],
+                       delegateTimeout: 120, readyTimeout: 10, passEnvironment: false)
+    }
+
     /// Addresses slirp4netns gives the namespace with `--configure` (pasta differs; see its backend).
     public var gatewayAddress: IPAddress? { cidr.host(2) }
     public var dnsAddress: IPAddress? { cidr.host(3) }

@@ -1,1 +1,4 @@
-print("todo")
+import Glibc
+import RootlessNetns
+
+exit(RootlessNetnsMain.run(arguments: CommandLine.arguments))

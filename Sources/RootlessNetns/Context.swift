@@ -1,0 +1,67 @@
+import CNI
+import Glibc
+import Namespaces
+
+/// Where things live for this caller: decided once per invocation from the config and env.
+struct Context {
+    var config: RootlessConfig
+    /// False when the chain runs directly (mode never, or auto as real root).
+    var shared: Bool
+    var state: StateDir
+    var netnsDir: String
+    var runtimeDir: String?
+    var netnsPath: String
+    var hostEnv: [String: String]
+
+    /// Real root in the initial user namespace does not need the shared namespace.
+    static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
+
+    init(config: RootlessConfig, hostEnv: [String: String]) throws(RootlessError) {
+        self.config = config
+        self.hostEnv = hostEnv
+        let rootless = Self.isRootless()
+        switch config.mode {
+        case .auto: shared = rootless
+        case .always: shared = true
+        case .never: shared = false
+        }
+        let xdg = hostEnv["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : Path.clean($0) }
+        runtimeDir = xdg
+        if rootless {
+            guard let xdg else {
+                throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
+                                    details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
+            }
+            if shared && !FS.exists(xdg) { throw .runtimeDirMissing(xdg) }
+            netnsDir = xdg + "/netns"
+            state = StateDir(root: config.stateDir ?? xdg + "/rootless-netns")
+        } else {
+            netnsDir = "/run/netns"
+            state = StateDir(root: config.stateDir ?? "/run/rootless-netns")
+        }
+        netnsPath = netnsDir + "/" + Self.netnsName(stateDir: state.root)
+    }
+
+    /// `rootless-netns-<first 10 bytes of sha256(stateDir), hex>`, as podman names it.
+    static func netnsName(stateDir: String) -> String {
+        "rootless-netns-" + SHA256.hex(SHA256.hash(Array(stateDir.utf8)).prefix(10))
+    }
+
+    /// PATH for delegates: the caller's, with /usr/sbin appended when missing (Debian's user
+    /// PATH lacks it, and portmap/firewall exec iptables from there).
+    var delegatePATH: String {
+        var path = hostEnv["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        let parts = path.split(separator: ":").map(String.init)
+        for dir in ["/usr/sbin", "/sbin"] where !parts.contains(dir) { path += ":" + dir }
+        return path
+    }
+
+    /// What delegates see besides CNI_*: a sane PATH and the runtime dir, not the caller's whole
+    /// environment unless `passEnvironment` is set.
+    var delegateBaseEnv: [String: String] {
+        var env: [String: String] = config.passEnvironment ? hostEnv.filter { !$0.key.hasPrefix("CNI_") } : [:]
+        env["PATH"] = delegatePATH
+        if let runtimeDir { env["XDG_RUNTIME_DIR"] = runtimeDir }
+        return env
+    }
+}

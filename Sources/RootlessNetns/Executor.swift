@@ -1,0 +1,29 @@
+import CNI
+import Namespaces
+
+/// Runs delegate binaries, optionally inside the shared namespace (C child: setns → unshare →
+/// mounts → execve), with a timeout so a hung delegate cannot hang the runtime.
+struct DelegateExecutor: PluginExecutor {
+    var enter: EnterSpec?
+    var timeoutMs: Int
+
+    func execute(path: String, env: [String: String], stdin: [UInt8]) throws -> ExecOutcome {
+        let request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                                   stdin: stdin, enter: enter, timeoutMs: timeoutMs)
+        let result = try Spawn.run(request)
+        if let failure = result.setupFailure {
+            throw RootlessError.system(failure)
+        }
+        switch result.status {
+        case .exited(let code):
+            return ExecOutcome(exitCode: code, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut)
+        case .signaled(let sig):
+            return ExecOutcome(exitCode: nil, signal: sig, stdout: result.stdout, stderr: result.stderr, timedOut: result.timedOut)
+        }
+    }
+
+    func isExecutableFile(_ path: String) -> Bool {
+        guard let info = try? FS.stat(path), info.type == .regular else { return false }
+        return FS.isExecutable(path)
+    }
+}

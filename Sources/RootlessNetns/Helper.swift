@@ -1,0 +1,124 @@
+import CNI
+import Glibc
+import JSON
+import Namespaces
+
+/// What we know about the running helper, persisted as helper.json.
+struct HelperRecord: Equatable {
+    var backend: BackendKind
+    var identity: ProcessIdentity
+    var netns: String
+    /// The shared namespace's own address (where host forwards land) and its DNS servers.
+    var guestAddress: String
+    var dnsServers: [String]
+
+    func json() -> JSON {
+        ["backend": .string(backend.rawValue), "pid": .int(Int64(identity.pid)),
+         "startTime": .int(Int64(truncatingIfNeeded: identity.startTime)), "exe": .string(identity.exe),
+         "netns": .string(netns), "guestAddress": .string(guestAddress),
+         "dnsServers": .array(dnsServers.map { .string($0) })]
+    }
+
+    init(backend: BackendKind, identity: ProcessIdentity, netns: String, guestAddress: String, dnsServers: [String]) {
+        self.backend = backend; self.identity = identity; self.netns = netns
+        self.guestAddress = guestAddress; self.dnsServers = dnsServers
+    }
+
+    init?(json: JSON) {
+        guard let b = json["backend"]?.stringValue.flatMap(BackendKind.init(rawValue:)),
+              let pid = json["pid"]?.intValue, let st = json["startTime"]?.intValue,
+              let exe = json["exe"]?.stringValue else { return nil }
+        backend = b
+        identity = ProcessIdentity(pid: Int32(truncatingIfNeeded: pid), startTime: UInt64(truncatingIfNeeded: st), exe: exe)
+        netns = json["netns"]?.stringValue ?? ""
+        guestAddress = json["guestAddress"]?.stringValue ?? ""
+        dnsServers = (json["dnsServers"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    static func load(_ state: StateDir) -> HelperRecord? {
+        guard let bytes = try? FS.readFile(state.helperRecord, limit: 1 << 16),
+              let json = try? JSON.parse(bytes) else { return nil }
+        return HelperRecord(json: json)
+    }
+
+    func save(_ state: StateDir) throws(RootlessError) {
+        do { try FS.writeFileAtomically(state.helperRecord, Array(json().encoded().utf8), mode: 0o600) } catch {
+            throw .system(error)
+        }
+    }
+
+    /// Alive and still the process we started (same start time and executable).
+    var isAlive: Bool { Processes.identity(of: identity.pid) == identity }
+}
+
+/// A user-mode network helper implementation.
+protocol HelperBackend {
+    var kind: BackendKind { get }
+    var binary: String { get }
+    /// Starts the helper for `netnsPath` and waits until the namespace is configured.
+    func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord
+    /// Installs host → namespace forwards for `mappings`; rolls back its own on failure.
+    func addForwards(_ mappings: [PortMapping], record: HelperRecord, context: Context) throws(RootlessError) -> [HostForward]
+    /// Removes forwards; collects errors and keeps going.
+    func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError]
+}
+
+enum Backends {
+    /// `backendPath`, else the backend's binary in PATH (plus the usual system dirs).
+    static func locate(_ kind: BackendKind, context: Context) -> String? {
+        if let p = context.config.backendPath { return FS.isExecutable(p) ? p : nil }
+        var dirs = (context.hostEnv["PATH"] ?? "").split(separator: ":").map(String.init)
+        dirs += ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        for d in dirs where d.hasPrefix("/") {
+            let candidate = d + "/" + kind.rawValue
+            if FS.isExecutable(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// The configured backend, or slirp4netns when installed, else pasta.
+    static func resolve(context: Context) throws(RootlessError) -> any HelperBackend {
+        let kinds: [BackendKind] = context.config.backend.map { [$0] } ?? [.slirp4netns, .pasta]
+        for kind in kinds {
+            guard let binary = locate(kind, context: context) else { continue }
+            switch kind {
+            case .slirp4netns: return Slirp4netnsBackend(binary: binary)
+            case .pasta: return PastaBackend(binary: binary)
+            }
+        }
+        let what = context.config.backendPath.map { "backendPath \($0) is not an executable file" }
+            ?? "no \(kinds.map(\.rawValue).joined(separator: " or ")) binary found in PATH"
+        throw .helperNotFound(what)
+    }
+
+    /// Helpers of this namespace that we lost track of (a plugin killed between starting one
+    /// and recording it): their command line names our namespace path, so they are ours.
+    static func orphans(netnsPath: String, except: Int32?) -> [ProcessIdentity] {
+        guard let entries = try? FS.listDirectory("/proc") else { return [] }
+        var found: [ProcessIdentity] = []
+        for name in entries {
+            guard let pid = Int32(name), pid != except, pid != getpid(),
+                  let cmdline = try? FS.readFile("/proc/\(name)/cmdline", limit: 1 << 16) else { continue }
+            let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard let exe = args.first, exe.hasSuffix("slirp4netns") || exe.hasSuffix("pasta") || exe.hasSuffix("passt"),
+                  args.contains(netnsPath), let id = Processes.identity(of: pid) else { continue }
+            found.append(id)
+        }
+        return found
+    }
+
+    /// Log tail quoted in errors: the last 2 KiB of the helper's log.
+    static func logTail(_ state: StateDir) -> String {
+        guard let bytes = try? FS.readFile(state.helperLog, limit: 16 << 20) else { return "" }
+        return String(decoding: bytes.suffix(2048), as: UTF8.self).trimmingCharacters
+    }
+}
+
+extension String {
+    var trimmingCharacters: String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\n" || c == "\t" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\n" || c == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,104 @@
+import CNI
+import Glibc
+import Namespaces
+
+/// The shared namespace and its helper: bring up, check, tear down. Callers hold the lock.
+struct SharedNetns {
+    var context: Context
+    var state: StateDir { context.state }
+    var path: String { context.netnsPath }
+
+    enum Health: Equatable {
+        case up(HelperRecord)
+        case helperDead(HelperRecord?)
+        case netnsMissing
+    }
+
+    func health() -> Health {
+        guard Mounts.isNsfs(path) else { return .netnsMissing }
+        guard let record = HelperRecord.load(state), record.netns == path else { return .helperDead(nil) }
+        return record.isAlive ? .up(record) : .helperDead(record)
+    }
+
+    /// Makes sure the namespace exists and its helper runs; returns the helper. A dead helper is
+    /// restarted into the existing namespace so attached containers regain connectivity.
+    func ensureUp() throws(RootlessError) -> (HelperRecord, any HelperBackend) {
+        let backend = try Backends.resolve(context: context)
+        switch health() {
+        case .up(let record) where record.backend == backend.kind:
+            return (record, backend)
+        case .up(let record):
+            // Backend changed in the config: the old helper goes.
+            stopHelper(record)
+        case .helperDead(let record):
+            if let record { stopHelper(record) }
+        case .netnsMissing:
+            if let record = HelperRecord.load(state) { stopHelper(record) }
+            try createNetns()
+        }
+        // Strays from a run that was killed before it could record its helper.
+        for stray in Backends.orphans(netnsPath: path, except: nil) {
+            try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
+        }
+        let record = try backend.start(context: context, netnsPath: path)
+        return (record, backend)
+    }
+
+    private func createNetns() throws(RootlessError) {
+        do {
+            try FS.mkdirAll(context.netnsDir, mode: 0o700)
+            if let info = try FS.lstat(path) {
+                // A leftover file without its mount, or something else: replace it, never follow it.
+                if info.type == .symlink || info.type == .regular || info.type == .other {
+                    try Mounts.unmount(path)
+                    try FS.remove(path)
+                } else {
+                    throw RootlessError.unsafePath(path, "netns path exists and is a directory")
+                }
+            }
+            try NetNS.create(at: path)
+        } catch let e as RootlessError {
+            throw e
+        } catch let e as SystemError {
+            throw .system(e)
+        } catch {
+            throw .internalError("\(error)")
+        }
+    }
+
+    /// Stops the helper only if it is verifiably the one we recorded.
+    func stopHelper(_ record: HelperRecord) {
+        guard record.isAlive else { return }
+        try? Processes.terminate(record.identity.pid, expected: record.identity, graceMs: 2000)
+    }
+
+    /// Last attachment gone: unmount and remove the namespace, stop the helper, remove state.
+    /// Collects errors and keeps going.
+    func teardown() -> [RootlessError] {
+        var errors: [RootlessError] = []
+        if let record = HelperRecord.load(state) {
+            if record.isAlive {
+                do { try Processes.terminate(record.identity.pid, expected: record.identity, graceMs: 2000) } catch {
+                    errors.append(.system(error))
+                }
+            }
+        }
+        for stray in Backends.orphans(netnsPath: path, except: nil) {
+            try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
+        }
+        do { try NetNS.remove(at: path) } catch { errors.append(.system(error)) }
+        errors += state.removeAllButLock()
+        return errors
+    }
+
+    /// Writes `<stateDir>/resolv.conf` from the host's current configuration.
+    func writeResolvConf(helper: HelperRecord) throws(RootlessError) {
+        let host = ResolvConf.parse((try? FS.readText("/etc/resolv.conf", limit: 1 << 20)) ?? "")
+        let upstream = (try? FS.readText("/run/systemd/resolve/resolv.conf", limit: 1 << 20)).map(ResolvConf.parse)
+        let text = ResolvConf.render(helperServers: helper.dnsServers, host: host, systemdUpstream: upstream,
+                                     enableIPv6: context.config.enableIPv6)
+        do { try FS.writeFileAtomically(state.resolvConf, Array(text.utf8), mode: 0o600) } catch {
+            throw .system(error)
+        }
+    }
+}
