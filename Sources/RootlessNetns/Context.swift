@@ -13,6 +13,11 @@ struct Context {
     var netnsPath: String
     var hostEnv: [String: String]
 
+    /// ADD needs the runtime dir; DEL/GC succeed without it (nothing can be left to remove).
+    func requireRuntimeDir() throws(RootlessError) {
+        if shared, let dir = runtimeDir, !FS.exists(dir) { throw .runtimeDirMissing(dir) }
+    }
+
     /// Real root in the initial user namespace does not need the shared namespace.
     static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
 
@@ -32,7 +37,6 @@ struct Context {
                 throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
                                     details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
             }
-            if shared && !FS.exists(xdg) { throw .runtimeDirMissing(xdg) }
             netnsDir = xdg + "/netns"
             state = StateDir(root: config.stateDir ?? xdg + "/rootless-netns")
         } else {

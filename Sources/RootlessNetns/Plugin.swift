@@ -82,6 +82,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                 }
             }
         }
+        try op.context.requireRuntimeDir()
         return try op.locked { () throws(RootlessError) -> CNIResult in try addShared(op, mappings: mappings) }
     }
 
