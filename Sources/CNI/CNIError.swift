@@ -57,11 +57,16 @@ public struct CNIError: Error, Sendable, Equatable, CustomStringConvertible {
         return .object(o)
     }
 
-    /// Reads an error JSON as printed by a plugin; nil when `json` is not one.
+    /// Reads an error JSON as printed by a plugin; nil when `json` is not one. Like the
+    /// reference `invoke` (which unmarshals into types.Error), a numeric `code` without `msg`
+    /// is still an error; a missing code reads as 0.
     public init?(json: JSON) {
-        guard case .object(let o) = json, let msg = o["msg"]?.stringValue else { return nil }
-        self.code = Int(o["code"]?.intValue ?? 0)
-        self.msg = msg
+        guard case .object(let o) = json else { return nil }
+        let code = o["code"]?.intValue
+        let msg = o["msg"]?.stringValue
+        guard msg != nil || code != nil else { return nil }
+        self.code = Int(clamping: code ?? 0)
+        self.msg = msg ?? ""
         self.details = o["details"]?.stringValue ?? ""
     }
 }
@@ -74,4 +79,9 @@ public protocol CNIErrorConvertible: Error {
 
 extension CNIError: CNIErrorConvertible {
     public var cniError: CNIError { self }
+}
+
+/// A JSON text that could not be parsed is a decoding failure (6) wherever it surfaces.
+extension JSONParseError: CNIErrorConvertible {
+    public var cniError: CNIError { CNIError(.decodingFailure, "decoding JSON: \(description)") }
 }

@@ -15,6 +15,9 @@ public struct PluginChain: Sendable {
     public struct AddFailure: Error, Sendable {
         public var error: CNIError
         public var partialResult: CNIResult?
+        public init(error: CNIError, partialResult: CNIResult?) {
+            self.error = error; self.partialResult = partialResult
+        }
     }
 
     /// Plugin `index`'s stdin, as libcni's buildOneConfig renders it.
@@ -72,6 +75,8 @@ public struct PluginChain: Sendable {
 
     public func check(_ invoker: DelegateInvoker, env: CNIEnvironment, prevResult: CNIResult,
                       capabilityArgs: JSONObject) throws(CNIError) {
+        // libcni: CHECK exists from 0.4.0.
+        try PluginMain.requireVersion(version, atLeast: .v0_4_0, for: "CHECK")
         for i in plugins.indices {
             let conf = render(i, prevResult: prevResult, capabilityArgs: capabilityArgs)
             _ = try invoker.invoke(command: .check, config: conf, env: env, version: version)
@@ -103,4 +108,8 @@ public struct PluginChain: Sendable {
         }
         if let first { throw first }
     }
+}
+
+extension PluginChain.AddFailure: CNIErrorConvertible {
+    public var cniError: CNIError { error }
 }

@@ -71,7 +71,9 @@ public struct DelegateInvoker {
             throw CNIError(.ioFailure, "running \(path): \(error)")
         }
         if !outcome.stderr.isEmpty { stderrSink(outcome.stderr) }
-        return try interpret(outcome, plugin: type, command: command, version: version)
+        // invoke's fixupResultVersion: a result without cniVersion gets the config's.
+        let configVersion = config["cniVersion"]?.stringValue.flatMap(CNIVersion.init) ?? version
+        return try interpret(outcome, plugin: type, command: command, version: configVersion)
     }
 
     func interpret(_ o: ExecOutcome, plugin: String, command: CNICommand,

@@ -26,7 +26,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
+            guard !p.isEmpty, p.utf8.count <= 3, p.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                   !(p.count > 1 && p.first == "0"), let n = UInt8(p) else { return nil }
             out.append(n)
         }
@@ -51,7 +51,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
             if s.isEmpty { return [] }
             var out: [UInt16] = []
             for g in s.split(separator: ":", omittingEmptySubsequences: false) {
-                guard !g.isEmpty, g.count <= 4, let v = UInt16(g, radix: 16) else { return nil }
+                // Hex digits only: UInt16(_:radix:) would also take a sign ("+f", "-0").
+                guard !g.isEmpty, g.utf8.count <= 4, g.utf8.allSatisfy(Self.isHexDigit),
+                      let v = UInt16(g, radix: 16) else { return nil }
                 out.append(v)
             }
             return out
@@ -73,8 +75,18 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return out + tail
     }
 
+    static func isHexDigit(_ c: UInt8) -> Bool {
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)
+    }
+
+    /// ::ffff:0:0/96, printed with the IPv4 part in dotted form (RFC 5952 section 5).
+    public var isIPv4Mapped: Bool {
+        bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+    }
+
     public var description: String {
         if isIPv4 { return bytes.map(String.init).joined(separator: ".") }
+        if isIPv4Mapped { return "::ffff:" + bytes[12...].map(String.init).joined(separator: ".") }
         var groups: [UInt16] = []
         for i in stride(from: 0, to: 16, by: 2) { groups.append(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])) }
         // Longest run (>= 2) of zero groups becomes "::"; first one wins on ties.

@@ -61,22 +61,40 @@ public struct NetConf: Sendable, Equatable {
                        runtimeConfig: runtime, prevResult: prev)
     }
 
-    /// skel's rule: a config without cniVersion is 0.1.0, which nobody here supports.
+    /// skel's rule: a config without cniVersion is 0.1.0, which nobody here supports. A version
+    /// must be spelled exactly as the spec does ("1.0.0", not "1.0"), as skel's reconciler
+    /// compares strings, so the printed result's cniVersion always equals the config's.
+    /// With `cniVersions` (libcni's rule) the highest supported of those and `cniVersion` wins.
     static func negotiateVersion(_ raw: JSONObject, supported: [CNIVersion]) throws(CNIError) -> CNIVersion {
         let supportedText = supported.map(\.description).joined(separator: ", ")
-        if let text = try optionalString(raw, "cniVersion"), !text.isEmpty {
-            guard let v = CNIVersion(text), supported.contains(v) else {
+        func exact(_ text: String) -> CNIVersion? {
+            guard let v = CNIVersion(text), v.description == text, supported.contains(v) else { return nil }
+            return v
+        }
+        let single = try optionalString(raw, "cniVersion").flatMap { $0.isEmpty ? nil : $0 }
+        switch raw["cniVersions"] {
+        case nil, .null?:
+            break
+        case .array(let list)?:
+            var texts: [String] = []
+            for (i, item) in list.enumerated() {
+                guard let t = item.stringValue else {
+                    throw CNIError(.invalidNetworkConfig, "cniVersions[\(i)] must be a string, got \(item.kindName)")
+                }
+                texts.append(t)
+            }
+            if let best = (texts + (single.map { [$0] } ?? [])).compactMap(exact).max() { return best }
+            throw CNIError(.incompatibleVersion, "incompatible CNI versions",
+                           details: "config lists cniVersions [\(texts.joined(separator: ", "))], plugin supports [\(supportedText)]")
+        case let other?:
+            throw CNIError(.invalidNetworkConfig, "cniVersions must be an array of strings, got \(other.kindName)")
+        }
+        if let text = single {
+            guard let v = exact(text) else {
                 throw CNIError(.incompatibleVersion, "incompatible CNI versions",
                                details: "config is \"\(text)\", plugin supports [\(supportedText)]")
             }
             return v
-        }
-        // cniVersions (conflist-style): the highest listed version we support.
-        if case .array(let list)? = raw["cniVersions"] {
-            let listed = list.compactMap { $0.stringValue.flatMap(CNIVersion.init) }
-            if let best = listed.filter({ supported.contains($0) }).max() { return best }
-            throw CNIError(.incompatibleVersion, "incompatible CNI versions",
-                           details: "config lists cniVersions \(list.compactMap(\.stringValue)), plugin supports [\(supportedText)]")
         }
         throw CNIError(.incompatibleVersion, "incompatible CNI versions",
                        details: "config has no cniVersion (0.1.0), plugin supports [\(supportedText)]")

@@ -120,7 +120,7 @@ public struct CNIResult: Sendable, Equatable {
                                details: "supported: \(CNIVersion.all.map(\.description).joined(separator: ", "))")
             }
             version = v
-        case nil, .string:
+        case nil, .null?, .string:
             guard let fallbackVersion else { throw CNIError(.decodingFailure, "result has no cniVersion") }
             version = fallbackVersion
         default:
@@ -174,11 +174,21 @@ public struct CNIResult: Sendable, Equatable {
         }
     }
 
-    /// The result converted to `version` (the same value with a new cniVersion; fields unknown
-    /// to the version are dropped when rendered).
+    /// The result converted to `version`, as the reference `GetAsVersion` does: fields the
+    /// target version does not know (1.1.0's interface mtu/socketPath/pciID and route
+    /// mtu/advmss/priority/table/scope) are dropped, so converting down and up again loses them.
     public func converted(to version: CNIVersion) -> CNIResult {
         var r = self
         r.cniVersion = version
+        if !version.hasV11Fields {
+            for i in r.interfaces.indices {
+                r.interfaces[i].mtu = nil; r.interfaces[i].socketPath = nil; r.interfaces[i].pciID = nil
+            }
+            for i in r.routes.indices {
+                r.routes[i].mtu = nil; r.routes[i].advmss = nil; r.routes[i].priority = nil
+                r.routes[i].table = nil; r.routes[i].scope = nil
+            }
+        }
         return r
     }
 }

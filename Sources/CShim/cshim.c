@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -256,6 +258,38 @@ int cshim_netns_create(const char *path, int *step) {
     return 0;
 }
 
+struct socket_job {
+    const char *netns_path;
+    int family, type, proto;
+    int fd, err, stage;
+};
+
+/// Runs on a throwaway thread: its network namespace changes and it then exits, so no thread
+/// that runs anything else is ever left in the wrong namespace. (Switching back is not always
+/// possible: in a rootless session the host netns belongs to the initial user namespace.)
+static void *socket_job_main(void *arg) {
+    struct socket_job *j = arg;
+    int tgt = open(j->netns_path, O_RDONLY | O_CLOEXEC);
+    if (tgt < 0) {
+        j->err = errno;
+        j->stage = 2;
+        return NULL;
+    }
+    if (setns(tgt, CLONE_NEWNET) < 0) {
+        j->err = errno;
+        j->stage = 3;
+        close(tgt);
+        return NULL;
+    }
+    close(tgt);
+    j->fd = socket(j->family, j->type | SOCK_CLOEXEC, j->proto);
+    if (j->fd < 0) {
+        j->err = errno;
+        j->stage = 4;
+    }
+    return NULL;
+}
+
 int cshim_socket_in_netns(const char *netns_path, int family, int type, int proto, int *stage) {
     *stage = 0;
     if (!netns_path) {
@@ -263,47 +297,23 @@ int cshim_socket_in_netns(const char *netns_path, int family, int type, int prot
         if (s < 0) *stage = 4;
         return s;
     }
-    int cur = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (cur < 0) {
+    struct socket_job j = {netns_path, family, type, proto, -1, 0, 0};
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, socket_job_main, &j);
+    if (rc != 0) {
         *stage = 1;
+        errno = rc;
         return -1;
     }
-    int tgt = open(netns_path, O_RDONLY | O_CLOEXEC);
-    if (tgt < 0) {
-        int e = errno;
-        close(cur);
-        *stage = 2;
-        errno = e;
-        return -1;
-    }
-    if (setns(tgt, CLONE_NEWNET) < 0) {
-        int e = errno;
-        close(tgt);
-        close(cur);
-        *stage = 3;
-        errno = e;
-        return -1;
-    }
-    close(tgt);
-    int s = socket(family, type | SOCK_CLOEXEC, proto);
-    int serr = errno;
-    if (setns(cur, CLONE_NEWNET) < 0) {
-        int e = errno;
-        if (s >= 0) close(s);
-        close(cur);
-        *stage = 5;
-        errno = e;
-        return -1;
-    }
-    close(cur);
-    if (s < 0) {
-        *stage = 4;
-        errno = serr;
-    }
-    return s;
+    pthread_join(t, NULL);
+    *stage = j.stage;
+    if (j.fd < 0) errno = j.err;
+    return j.fd;
 }
 
 // MARK: - Small wrappers
+
+int cshim_socket_netns(int sock) { return ioctl(sock, SIOCGSKNS); }
 
 int cshim_is_nsfs(const char *path) {
     struct statfs sfs;
@@ -347,6 +357,8 @@ ssize_t cshim_write_nosigpipe(int fd, const void *buf, size_t len) {
     errno = e;
     return r;
 }
+
+int cshim_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 char **cshim_environ(void) { return environ; }
 

@@ -9,13 +9,35 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var line: Int
     public var column: Int
     public var description: String { "\(message) at line \(line) column \(column)" }
+    public init(message: String, line: Int, column: Int) {
+        self.message = message; self.line = line; self.column = column
+    }
 }
 
 extension JSON {
-    /// Parses any JSON value (not only objects) with jansson.
+    /// Parses any JSON value (not only objects) with jansson. Integers beyond Int64 (which
+    /// jansson refuses and Go reads as float64) are read as doubles; in that case only, the
+    /// document's integral reals within Int64 come back as `.int`.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
+        do {
+            return try parse(bytes, flags: JSON_DECODE_ANY | JSON_ALLOW_NUL)
+        } catch where error.message.hasPrefix("too big") {
+            let json = try parse(bytes, flags: JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL)
+            return json.integralRealsAsInts()
+        }
+    }
+
+    func integralRealsAsInts() -> JSON {
+        switch self {
+        case .double(let d) where d.rounded() == d && d >= -9.2e18 && d <= 9.2e18: return .int(Int64(d))
+        case .array(let items): return .array(items.map { $0.integralRealsAsInts() })
+        case .object(let o): return .object(JSONObject(o.entries.map { ($0.key, $0.value.integralRealsAsInts()) }))
+        default: return self
+        }
+    }
+
+    static func parse(_ bytes: [UInt8], flags: Int32) throws(JSONParseError) -> JSON {
         var error = json_error_t()
-        let flags = JSON_DECODE_ANY | JSON_ALLOW_NUL
         let root: UnsafeMutablePointer<json_t>? = bytes.withUnsafeBufferPointer { buf in
             buf.baseAddress.map { base in
                 base.withMemoryRebound(to: CChar.self, capacity: buf.count) {

@@ -28,3 +28,13 @@ public struct OwnedFD: ~Copyable {
         _ = Glibc.close(raw)
     }
 }
+
+extension Optional where Wrapped == OwnedFD {
+    /// The raw number of a held fd, without consuming it (nil if none).
+    public var raw: Int32? {
+        switch self {
+        case .some(let fd): fd.raw
+        case .none: nil
+        }
+    }
+}

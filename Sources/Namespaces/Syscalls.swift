@@ -19,11 +19,11 @@ enum Sys {
         return OwnedFD(adopting: fd)
     }
 
-    /// `pipe2(2)` with O_CLOEXEC: (read end, write end).
-    static func pipe() throws(SystemError) -> (read: OwnedFD, write: OwnedFD) {
+    /// `pipe2(2)` with O_CLOEXEC: raw (read, write); wrap both in `OwnedFD` at once.
+    static func pipe() throws(SystemError) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
-        if pipe2(&fds, O_CLOEXEC) != 0 { throw SystemError.last("pipe2") }
-        return (OwnedFD(adopting: fds[0]), OwnedFD(adopting: fds[1]))
+        if cshim_pipe_cloexec(&fds) != 0 { throw SystemError.last("pipe2") }
+        return (fds[0], fds[1])
     }
 
     static func setNonBlocking(_ fd: Int32) throws(SystemError) {
@@ -35,9 +35,7 @@ enum Sys {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], op: String, path: String?) throws(SystemError) {
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBytes { buf in
-                cshim_write_nosigpipe(fd, buf.baseAddress! + off, buf.count - off)
-            }
+            let n = bytes[off...].withUnsafeBytes { cshim_write_nosigpipe(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if Glibc.errno == EINTR { continue }
                 throw SystemError.last(op, path)
@@ -62,8 +60,9 @@ enum Sys {
     }
 
     static func sleepMs(_ ms: Int) {
-        var ts = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
-        while nanosleep(&ts, &ts) != 0 && Glibc.errno == EINTR {}
+        var req = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
+        var rem = timespec()
+        while nanosleep(&req, &rem) != 0 && Glibc.errno == EINTR { req = rem }
     }
 
     /// `poll(2)` one fd for `events`, up to `timeoutMs` (negative: forever). Returns revents (0 on timeout).

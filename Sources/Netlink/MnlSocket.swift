@@ -1,5 +1,6 @@
 import CMnl
 import CShim
+import Namespaces
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ let EAGAIN_VALUE: Int32 = EAGAIN
 
 /// A NETLINK_ROUTE socket opened inside a network namespace, driven through libmnl.
 ///
-/// The namespace is entered only for the `socket(2)` call (in C, `cshim_nl_socket_in_netns`); the
+/// The namespace is entered only for the `socket(2)` call (`NetnsSocket.open`, in C); the
 /// socket stays bound to it afterwards. The fd is CLOEXEC and closed when this object goes away.
 public final class MnlSocket: NetlinkSocket {
     private let handle: OpaquePointer
@@ -20,21 +21,16 @@ public final class MnlSocket: NetlinkSocket {
     /// Opens the socket in the namespace at `netnsPath` (nil: the caller's own namespace), binds it,
     /// and turns on strict checking and extended acks.
     public init(netnsPath: String?) throws(NetlinkError) {
-        var stage: Int32 = 0
-        let fd: Int32 = netnsPath.map { cshim_nl_socket_in_netns($0, &stage) }
-            ?? cshim_nl_socket_in_netns(nil, &stage)
-        if fd < 0 {
-            let e = -fd
-            let path = netnsPath ?? "self"
-            switch stage {
-            case Int32(CSHIM_NL_STAGE_OPEN_TARGET.rawValue): throw .openNetns(path: path, errno: e)
-            case Int32(CSHIM_NL_STAGE_OPEN_SELF.rawValue): throw .openNetns(path: "/proc/thread-self/ns/net", errno: e)
-            case Int32(CSHIM_NL_STAGE_ENTER.rawValue):
-                if e == EINVAL { throw .notNetworkNamespace(path: path) }
-                throw .enterNetns(path: path, errno: e)
-            case Int32(CSHIM_NL_STAGE_RESTORE.rawValue): throw .restoreNetns(errno: e)
-            default: throw .socket(operation: "socket", errno: e)
+        let fd: Int32
+        do {
+            fd = try NetnsSocket.open(netnsPath: netnsPath, family: AF_NETLINK, type: Int32(SOCK_RAW.rawValue),
+                                      proto: NETLINK_ROUTE).take()
+        } catch {
+            // setns(2) answers EINVAL for an fd that is not a network namespace (e.g. a plain file).
+            if let path = netnsPath, error.errno == EINVAL, error.op == "setns" {
+                throw .notNetworkNamespace(path: path)
             }
+            throw .namespace(error)
         }
         guard let nl = mnl_socket_fdopen(fd) else {
             let e = Glibc.errno

@@ -1,17 +1,15 @@
+import Namespaces
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Everything that can go wrong talking rtnetlink, with enough context to act on it.
 public enum NetlinkError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// `open(2)` of the namespace file failed ("open netns /run/netns/x: No such file or directory").
-    case openNetns(path: String, errno: Int32)
+    /// Opening the socket inside the namespace failed ("open netns /run/netns/x: No such file or
+    /// directory", "setns /x: Operation not permitted").
+    case namespace(SystemError)
     /// The path opened fine but `setns(2)` refused it as a network namespace.
     case notNetworkNamespace(path: String)
-    /// `setns(2)` into the namespace failed for another reason (usually EPERM).
-    case enterNetns(path: String, errno: Int32)
-    /// Coming back to our own namespace failed: the thread is stranded, the caller must exit.
-    case restoreNetns(errno: Int32)
     /// A socket-level call failed: `operation` names it ("socket", "bind", "setsockopt NETLINK_GET_STRICT_CHK").
     case socket(operation: String, errno: Int32)
     case send(request: String, errno: Int32)
@@ -27,10 +25,8 @@ public enum NetlinkError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .openNetns(let path, let e): "open netns \(path): \(errnoText(e))"
+        case .namespace(let error): error.description
         case .notNetworkNamespace(let path): "\(path) is not a network namespace"
-        case .enterNetns(let path, let e): "enter netns \(path): \(errnoText(e))"
-        case .restoreNetns(let e): "return to the original network namespace: \(errnoText(e))"
         case .socket(let op, let e): "netlink \(op): \(errnoText(e))"
         case .send(let r, let e): "\(r): send: \(errnoText(e))"
         case .receive(let r, let e): "\(r): receive: \(errnoText(e))"
@@ -46,7 +42,8 @@ public enum NetlinkError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The errno this error carries, if any (for callers that map e.g. ENOENT specially).
     public var errno: Int32? {
         switch self {
-        case .openNetns(_, let e), .enterNetns(_, let e), .restoreNetns(let e), .socket(_, let e),
+        case .namespace(let error): error.errno
+        case .socket(_, let e),
             .send(_, let e), .receive(_, let e), .kernel(let e, _, _):
             e
         default: nil

@@ -1,1 +1,6 @@
-print("todo")
+import NetstatInspect
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(NetstatInspect.main(arguments: CommandLine.arguments, environment: NetstatInspect.processEnvironment()))

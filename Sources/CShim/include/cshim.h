@@ -99,12 +99,15 @@ pid_t cshim_spawn(const struct cshim_child_spec *spec, int errpipe_w);
 /// CSHIM_STEP_MOUNT_OP for the bind mount).
 int cshim_netns_create(const char *path, int *step);
 
-/// setns into `netns_path` on the calling thread, socket(family, type|SOCK_CLOEXEC, proto),
-/// setns back to the thread's original netns. Returns the fd or -1 with errno; *stage says which
-/// call failed: 1 open current, 2 open target, 3 setns target, 4 socket, 5 setns back (fatal-ish).
+/// socket(family, type|SOCK_CLOEXEC, proto) inside `netns_path` (NULL: here). A short-lived
+/// pthread does open + setns(CLONE_NEWNET) + socket and exits; the caller's threads never switch.
+/// Returns the fd or -1 with errno; *stage: 1 pthread_create, 2 open, 3 setns, 4 socket.
 int cshim_socket_in_netns(const char *netns_path, int family, int type, int proto, int *stage);
 
 // MARK: - Small wrappers
+
+/// ioctl(sock, SIOCGSKNS): an O_CLOEXEC fd of the network namespace a socket belongs to.
+int cshim_socket_netns(int sock);
 
 /// statfs(2) f_type == NSFS_MAGIC (<linux/magic.h>). 1 yes, 0 no, -1 error (errno).
 int cshim_is_nsfs(const char *path);
@@ -120,6 +123,9 @@ int cshim_pidfd_send_signal(int pidfd, int sig);
 
 /// write(2) with SIGPIPE blocked on this thread; a SIGPIPE caused by this write is consumed.
 ssize_t cshim_write_nosigpipe(int fd, const void *buf, size_t len);
+
+/// pipe2(fds, O_CLOEXEC) (pipe2 is _GNU_SOURCE-only, so Swift cannot see it).
+int cshim_pipe_cloexec(int fds[2]);
 
 /// The process environment (`environ`).
 char **cshim_environ(void);

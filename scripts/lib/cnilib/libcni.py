@@ -199,6 +199,9 @@ class RuntimeConf:
         self.ifname = ifname
         self.args = args or []
         self.capability_args = capability_args or {}
+        # False: the caller did not give them (reuse_cached_args may fill in).
+        self.args_given = True
+        self.cap_args_given = True
 
 
 def container_id_for_netns(netns: str) -> str:
@@ -378,6 +381,21 @@ class Runner:
                 f'cache file path requires network name ("{network}"), container ID '
                 f'("{rt.container_id}"), and interface name ("{rt.ifname}")')
         return os.path.join(self.cache_dir, "results", f"{network}-{rt.container_id}-{rt.ifname}")
+
+    def reuse_cached_args(self, clist: NetworkConfigList, rt: RuntimeConf) -> None:
+        """libcni GetNetworkListCachedConfig: take cniArgs/capabilityArgs from
+        the cache for those the caller did not give (rt.*_given False)."""
+        try:
+            with open(self.cache_path(clist.name, rt), "rb") as f:
+                doc = json.loads(f.read())
+        except (OSError, ValueError, UnicodeDecodeError, ToolError):
+            return
+        if not isinstance(doc, dict) or doc.get("kind") != CACHE_KIND:
+            return
+        if not rt.args_given and isinstance(doc.get("cniArgs"), list):
+            rt.args = [list(kv) for kv in doc["cniArgs"] if isinstance(kv, list) and len(kv) == 2]
+        if not rt.cap_args_given and isinstance(doc.get("capabilityArgs"), dict):
+            rt.capability_args = doc["capabilityArgs"]
 
     def cache_add(self, clist: NetworkConfigList, rt: RuntimeConf, result: dict) -> None:
         # Field order of libcni 1.1.x cachedInfo; omitempty on the last three.

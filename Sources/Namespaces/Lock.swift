@@ -1,0 +1,69 @@
+import Glibc
+import CShim
+
+/// An exclusive `flock(2)` on a lock file, held until the value goes away (or `release()`).
+///
+/// flock locks belong to the open file description, so two `Lock`s on one path exclude each other
+/// even within one process, and a crashed holder releases the lock automatically.
+public struct Lock: ~Copyable {
+    private let fd: OwnedFD
+    public let path: String
+
+    private init(fd: consuming OwnedFD, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    /// Opens (O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600) and locks `path` with LOCK_EX. Without a timeout
+    /// it waits as long as needed; with one it polls LOCK_EX|LOCK_NB every 10 ms and throws
+    /// ETIMEDOUT (`lock PATH: Connection timed out`) when it expires.
+    public static func exclusive(_ path: String, timeoutMs: Int? = nil) throws(SystemError) -> Lock {
+        let fd = try Sys.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, op: "open lock")
+        guard let timeoutMs else {
+            _ = try Sys.retry("lock", path) { flock(fd.raw, LOCK_EX) }
+            return Lock(fd: fd, path: path)
+        }
+        let deadline = Sys.nowMs() + max(0, timeoutMs)
+        while true {
+            if flock(fd.raw, LOCK_EX | LOCK_NB) == 0 { return Lock(fd: fd, path: path) }
+            let err = Glibc.errno
+            if err != EWOULDBLOCK && err != EINTR { throw SystemError(op: "lock", path: path, errno: err) }
+            let left = deadline - Sys.nowMs()
+            if left <= 0 { throw SystemError(op: "lock", path: path, errno: ETIMEDOUT) }
+            Sys.sleepMs(min(10, left))
+        }
+    }
+
+    /// Releases now (closing the fd drops the lock).
+    public consuming func release() {}
+}
+
+/// Facts about the current process.
+public enum Identity {
+    /// `geteuid(2)`.
+    public static var euid: uid_t { geteuid() }
+
+    /// True in the initial user namespace: /proc/self/uid_map is the identity map
+    /// `0 0 4294967295`. False in a rootless session (`unshare --user --map-root-user`).
+    public static var inInitialUserNamespace: Bool {
+        guard let text = try? FS.readText("/proc/self/uid_map") else { return false }
+        let lines = text.split(separator: "\n")
+        guard lines.count == 1 else { return false }
+        return lines[0].split(separator: " ", omittingEmptySubsequences: true) == ["0", "0", "4294967295"]
+    }
+
+    /// The process environment (from `environ`); for duplicate names the first wins, as getenv(3).
+    public static func environment() -> [String: String] {
+        var env: [String: String] = [:]
+        guard var p = cshim_environ() else { return env }
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                let key = String(s[..<eq])
+                if env[key] == nil { env[key] = String(s[s.index(after: eq)...]) }
+            }
+            p += 1
+        }
+        return env
+    }
+}

@@ -1,0 +1,74 @@
+import CShim
+import Glibc
+
+/// Network namespaces pinned by a bind mount on a file (like `ip netns add`).
+public enum NetNS {
+    /// Creates a new network namespace bind-mounted at `path`. The file is created if missing
+    /// (its parent directory must exist: the caller makes it 0700). A forked child does
+    /// `unshare(2)` CLONE_NEWNET and `mount(2)` MS_BIND of /proc/self/ns/net onto `path`, then
+    /// exits, so the calling threads never change namespace. Works as real root and as uid 0
+    /// in a user namespace with its own mount namespace (a rootless session).
+    ///
+    /// Fails with EEXIST if `path` already holds a namespace.
+    public static func create(at path: String) throws(SystemError) {
+        if Mounts.isNsfs(path) { throw SystemError(op: "create netns", path: path, errno: EEXIST) }
+        try FS.createEmptyFile(path, mode: 0o600)
+        var step: Int32 = 0
+        if cshim_netns_create(path, &step) == 0 { return }
+        let err = Glibc.errno
+        _ = unlink(path)
+        let op = switch step {
+        case Int32(CSHIM_STEP_SETNS.rawValue): "unshare(CLONE_NEWNET) for"
+        case Int32(CSHIM_STEP_MOUNT_OP.rawValue): "mount --bind /proc/self/ns/net"
+        default: "create netns"
+        }
+        throw SystemError(op: op, path: path, errno: err)
+    }
+
+    /// Unmounts (`umount2(2)` MNT_DETACH) and unlinks `path`. Missing or not mounted is fine,
+    /// so calling it twice succeeds.
+    public static func remove(at path: String) throws(SystemError) {
+        try Mounts.unmount(path, detach: true)
+        try FS.remove(path)
+    }
+
+    /// True if both paths name the same namespace (same st_dev and st_ino after `stat(2)`),
+    /// e.g. `/proc/self/ns/net` and a bind-mounted file.
+    public static func sameNamespace(_ a: String, _ b: String) -> Bool {
+        guard let x = try? FS.stat(a), let y = try? FS.stat(b) else { return false }
+        return x.dev == y.dev && x.ino == y.ino
+    }
+}
+
+/// Sockets opened inside another network namespace.
+public enum NetnsSocket {
+    /// `socket(2)` (SOCK_CLOEXEC added) inside `netnsPath` (nil: the current namespace). In C, a
+    /// short-lived pthread opens the namespace, `setns(2)`s into it, makes the socket and exits, so
+    /// no thread of ours is ever left in another namespace (switching back is impossible in a
+    /// rootless session, where the host netns belongs to the initial user namespace). The socket
+    /// stays bound to the namespace it was made in.
+    public static func open(netnsPath: String?, family: Int32, type: Int32, proto: Int32) throws(SystemError) -> OwnedFD {
+        var stage: Int32 = 0
+        let fd = cshim_socket_in_netns(netnsPath, family, type, proto, &stage)
+        if fd >= 0 { return OwnedFD(adopting: fd) }
+        let err = Glibc.errno
+        switch stage {
+        case 1: throw SystemError(op: "pthread_create for socket in netns", path: netnsPath, errno: err)
+        case 2: throw SystemError(op: "open netns", path: netnsPath, errno: err)
+        case 3: throw SystemError(op: "setns", path: netnsPath, errno: err)
+        default: throw SystemError(op: "socket in netns", path: netnsPath ?? "(current)", errno: err)
+        }
+    }
+
+    /// The network namespace `socket` belongs to (`ioctl(2)` SIOCGSKNS, then `fstat(2)`): compare
+    /// its `dev`/`ino` with `FS.stat` of a netns path to check where a socket lives. EPERM for a
+    /// namespace owned by another user namespace (the host netns in a rootless session).
+    public static func namespace(of socket: borrowing OwnedFD) throws(SystemError) -> FileInfo {
+        let raw = cshim_socket_netns(socket.raw)
+        if raw < 0 { throw SystemError.last("ioctl SIOCGSKNS on socket", String(socket.raw)) }
+        let ns = OwnedFD(adopting: raw)
+        var st = Glibc.stat()
+        if fstat(ns.raw, &st) != 0 { throw SystemError.last("fstat netns of socket", String(socket.raw)) }
+        return FileInfo(st)
+    }
+}

@@ -1,0 +1,87 @@
+import JSON
+import Netlink
+
+/// What `inspect` prints: non-loopback interfaces with MAC, MTU and subnets, shaped like podman's
+/// network status block (`{"interfaces":{"eth0":{"subnets":[{"ipnet","gateway"}],"mac_address"}}}`).
+public struct InspectReport: Sendable, Equatable {
+    public struct Subnet: Sendable, Equatable {
+        public var ipnet: InetPrefix
+        public var gateway: InetAddress?
+    }
+    public struct Interface: Sendable, Equatable {
+        public var name: String
+        public var macAddress: String?
+        public var mtu: UInt32?
+        public var state: String
+        public var kind: String?
+        public var subnets: [Subnet]
+    }
+    public var interfaces: [Interface]
+
+    /// Builds the report. `only`: restrict to these names (the container's interfaces), in
+    /// namespace order; a name that is not there is an error.
+    public init(snapshot: NetworkSnapshot, only: [String]? = nil, netns: String) throws(InspectError) {
+        var links = snapshot.links.filter { !$0.isLoopback }
+        if let only {
+            for name in only where snapshot.link(named: name) == nil {
+                throw .interfaceNotFound(name: name, netns: netns)
+            }
+            links = snapshot.links.filter { only.contains($0.name) }
+        }
+        interfaces = links.map { link in
+            let subnets = snapshot.addresses(of: link)
+                .filter { !$0.address.isLinkLocal }
+                .compactMap(\.prefix)
+                .map { Subnet(ipnet: $0, gateway: snapshot.gateway(for: $0, on: link)) }
+            return Interface(name: link.name, macAddress: link.macAddress, mtu: link.mtu,
+                             state: link.operState.description, kind: link.kind, subnets: subnets)
+        }
+    }
+
+    public var json: JSON {
+        var ifaces = JSONObject()
+        for iface in interfaces {
+            var entry = JSONObject()
+            entry["subnets"] = .array(iface.subnets.map { subnet in
+                var s: JSONObject = ["ipnet": .string(subnet.ipnet.description)]
+                if let gw = subnet.gateway { s["gateway"] = .string(gw.description) }
+                return .object(s)
+            })
+            entry["mac_address"] = .string(iface.macAddress ?? "")
+            if let mtu = iface.mtu { entry["mtu"] = .int(Int64(mtu)) }
+            ifaces[iface.name] = .object(entry)
+        }
+        return ["interfaces": .object(ifaces)]
+    }
+
+    /// One row per subnet (an interface without subnets still gets a row).
+    public var table: String {
+        var rows: [[String]] = [["INTERFACE", "MAC", "MTU", "STATE", "KIND", "SUBNET", "GATEWAY"]]
+        for iface in interfaces {
+            let base = [iface.name, iface.macAddress ?? "-", iface.mtu.map { "\($0)" } ?? "-", iface.state,
+                        iface.kind ?? "-"]
+            if iface.subnets.isEmpty { rows.append(base + ["-", "-"]) }
+            for subnet in iface.subnets {
+                rows.append(base + [subnet.ipnet.description, subnet.gateway?.description ?? "-"])
+            }
+        }
+        return formatTable(rows)
+    }
+}
+
+/// Left-aligned columns separated by two spaces, no trailing blanks.
+func formatTable(_ rows: [[String]]) -> String {
+    let columns = rows.map(\.count).max() ?? 0
+    var widths = [Int](repeating: 0, count: columns)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+    var out = ""
+    for row in rows {
+        var line = ""
+        for (i, cell) in row.enumerated() {
+            line += cell
+            if i < row.count - 1 { line += String(repeating: " ", count: widths[i] - cell.count + 2) }
+        }
+        out += line + "\n"
+    }
+    return out
+}

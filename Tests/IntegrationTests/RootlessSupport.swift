@@ -1,0 +1,180 @@
+import Foundation
+
+/// The executables built alongside this test bundle (same build directory).
+enum Products {
+    static let binDir: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }()
+    static var rootlessNetns: String { binDir + "/rootless-netns" }
+    static var netstatInspect: String { binDir + "/netstat-inspect" }
+    static var haveRootlessNetns: Bool { FileManager.default.isExecutableFile(atPath: rootlessNetns) }
+    /// CNI_PATH for chains that use our plugins and the reference ones.
+    static var cniPath: String { binDir + ":" + Paths.cniPath }
+}
+
+/// A user's rootless session driven through scripts/cnitool (pause process holding a user
+/// namespace with the user mapped to root, plus a mount namespace).
+struct RootlessSession {
+    let user: TestUser
+
+    static func start(_ user: TestUser) throws -> RootlessSession {
+        let s = RootlessSession(user: user)
+        _ = Cnitool.run(["--user", user.name, "session", "stop"], timeout: 60)
+        let r = Cnitool.run(["--user", user.name, "session", "start"], timeout: 60)
+        guard r.succeeded else { throw TestUser.Failure(description: "session start: \(r)") }
+        return s
+    }
+
+    var pausePid: Int32? {
+        let r = Cnitool.run(["--user", user.name, "session", "status"], timeout: 30)
+        return (r.json?["pid"] as? Int).map(Int32.init)
+    }
+
+    /// Runs argv inside the session (uid 0 in the user namespace, the session's mounts).
+    func exec(_ argv: [String], timeout: TimeInterval = 60, env: [String: String] = [:],
+              input: String? = nil) -> CommandResult {
+        var args = ["--user", user.name, "session", "exec"]
+        for (k, v) in env.sorted(by: { $0.key < $1.key }) { args += ["--env", "\(k)=\(v)"] }
+        return Cnitool.run(args + ["--"] + argv, timeout: timeout, input: input)
+    }
+
+    /// scripts/cnitool ARGS run inside the session.
+    func cnitool(_ args: [String], timeout: TimeInterval = 120) -> CommandResult {
+        Cnitool.run(["--rootless", "--user", user.name] + args, timeout: timeout)
+    }
+
+    /// A container netns made inside the session; returns its path.
+    func makeNetns(_ prefix: String) throws -> String {
+        let r = cnitool(["netns", "add", Scratch.uniqueName(prefix)])
+        guard r.succeeded else { throw TestUser.Failure(description: "netns add: \(r)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func removeNetns(_ path: String) {
+        _ = cnitool(["netns", "del", URL(fileURLWithPath: path).lastPathComponent])
+    }
+
+    /// `rootless-netns ARGS` (CLI mode) inside the session.
+    func rootlessNetns(_ args: [String]) -> CommandResult { exec([Products.rootlessNetns] + args) }
+
+    func stop() { _ = Cnitool.run(["--user", user.name, "session", "stop"], timeout: 60) }
+}
+
+/// A command left running while the test goes on (servers); always under `timeout`.
+final class Background: @unchecked Sendable {
+    let process = Process()
+    let output = Pipe()
+
+    init(_ argv: [String], seconds: Int = 60) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--kill-after=2", "\(seconds)s"] + argv
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = Command.searchPath(env["PATH"])
+        for k in env.keys where k.hasPrefix("CNI_") { env.removeValue(forKey: k) }
+        process.environment = env
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// Loopback-only TCP helpers for the host side, run through python3 under a timeout.
+enum TCP {
+    /// A one-line-per-connection server on 127.0.0.1:port answering `reply`.
+    static func server(port: Int, reply: String, seconds: Int = 60) throws -> Background {
+        try Background(["python3", "-c", serverScript, "127.0.0.1", "\(port)", reply], seconds: seconds)
+    }
+
+    static let serverScript = """
+        import socket, sys
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(16)
+        print("ready", flush=True)
+        while True:
+            c, _ = s.accept(); c.sendall(sys.argv[3].encode() + b"\\n"); c.close()
+        """
+
+    static let udpServerScript = """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((sys.argv[1], int(sys.argv[2])))
+        print("ready", flush=True)
+        while True:
+            data, peer = s.recvfrom(2048); s.sendto(sys.argv[3].encode() + b"\\n", peer)
+        """
+
+    static let clientScript = """
+        import socket, sys
+        try:
+            c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
+            c.settimeout(float(sys.argv[3])); print(c.recv(200).decode().strip())
+        except Exception as e:
+            print("ERR", type(e).__name__, e); sys.exit(1)
+        """
+
+    static let udpClientScript = """
+        import socket, sys
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(float(sys.argv[3]))
+        try:
+            for _ in range(5):
+                c.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+                try:
+                    print(c.recv(200).decode().strip()); sys.exit(0)
+                except socket.timeout:
+                    continue
+            print("ERR timeout"); sys.exit(1)
+        except OSError as e:
+            print("ERR", e); sys.exit(1)
+        """
+
+    /// What a client connecting from the host to 127.0.0.1:port reads ("ERR ..." on failure).
+    static func fetchFromHost(port: Int, timeout: Double = 3) -> CommandResult {
+        Command.run(["python3", "-c", clientScript, "127.0.0.1", "\(port)", "\(timeout)"], timeout: timeout + 10)
+    }
+
+    static func waitReady(_ bg: Background, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        let handle = bg.output.fileHandleForReading
+        var buffer = Data()
+        while Date() < deadline && bg.process.isRunning {
+            let chunk = handle.availableData
+            if chunk.isEmpty { usleep(20_000); continue }
+            buffer += chunk
+            if String(decoding: buffer, as: UTF8.self).contains("ready") { return true }
+        }
+        return false
+    }
+
+    /// A port from a random high range; collisions are unlikely and tests retry a bind failure.
+    static func randomPort() -> Int { Int.random(in: 20000...29999) }
+}
+
+/// The example conflist with test-specific changes applied.
+enum Conflists {
+    static func rootlessBridge(version: String = "1.0.0", mutate: (inout [String: Any]) -> Void = { _ in })
+        throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge.conflist")))
+        var conf = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        conf["cniVersion"] = version
+        var plugins = conf["plugins"] as? [[String: Any]] ?? []
+        if !plugins.isEmpty { mutate(&plugins[0]) }
+        conf["plugins"] = plugins
+        return conf
+    }
+
+    /// Writes `conf` into `dir` (readable by the test user).
+    static func write(_ conf: [String: Any], to dir: String, name: String = "net.conflist") throws -> String {
+        let path = dir + "/" + name
+        try Scratch.write(try Scratch.jsonText(conf), to: path)
+        return path
+    }
+}

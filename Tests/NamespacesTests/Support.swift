@@ -1,0 +1,32 @@
+import Glibc
+import Namespaces
+import Testing
+
+/// A fresh directory under /tmp, removed by `cleanup()`.
+struct TempDir {
+    let path: String
+
+    init(_ prefix: String = "nstest") throws {
+        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+        guard let p = mkdtemp(&template) else {
+            throw SystemError(op: "mkdtemp", path: "/tmp", errno: errno)
+        }
+        path = String(cString: p)
+    }
+
+    func sub(_ name: String) -> String { path + "/" + name }
+
+    func cleanup() { try? FS.removeTree(path) }
+}
+
+func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+/// Runs `/bin/sh -c script` (tests only).
+func sh(_ script: String, env: [String] = ["PATH=/usr/bin:/bin"], stdin: [UInt8] = [],
+        enter: EnterSpec? = nil, timeoutMs: Int? = 20_000) throws -> SpawnResult {
+    try Spawn.run(SpawnRequest(path: "/bin/sh", argv: ["sh", "-c", script], env: env, stdin: stdin,
+                               enter: enter, timeoutMs: timeoutMs))
+}
+
+let isRoot = Identity.euid == 0

@@ -1,0 +1,245 @@
+import CNI
+import Glibc
+import JSON
+import Namespaces
+import Testing
+@testable import RootlessNetns
+
+@Suite struct StateDirTests {
+    let s = StateDir(root: "/run/user/1000/rootless-netns")
+
+    @Test func layout() {
+        #expect(s.lock == "/run/user/1000/rootless-netns/lock")
+        #expect(s.helperRecord == "/run/user/1000/rootless-netns/helper.json")
+        #expect(s.helperLog == "/run/user/1000/rootless-netns/helper.log")
+        #expect(s.helperPidFile == "/run/user/1000/rootless-netns/helper.pid")
+        #expect(s.resolvConf == "/run/user/1000/rootless-netns/resolv.conf")
+        #expect(s.slirpSocket == "/run/user/1000/rootless-netns/slirp4netns.sock")
+        #expect(s.run == "/run/user/1000/rootless-netns/run")
+        #expect(s.varLibCNI == "/run/user/1000/rootless-netns/var/lib/cni")
+        #expect(s.attachments == "/run/user/1000/rootless-netns/attachments")
+    }
+
+    @Test func mirror() {
+        #expect(s.mirror(of: "/run/user/1000") == "/run/user/1000/rootless-netns/run/user/1000")
+        #expect(s.mirror(of: "/run/systemd/resolve/stub-resolv.conf")
+                == "/run/user/1000/rootless-netns/run/systemd/resolve/stub-resolv.conf")
+        #expect(s.mirror(of: "/run/netns/") == "/run/user/1000/rootless-netns/run/netns")
+        #expect(s.mirror(of: "/run") == "/run/user/1000/rootless-netns/run")
+    }
+
+    @Test func prepareCreatesPrivateLayout() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path + "/a/b/state")
+        try state.prepare()
+        for dir in [state.root, state.run, state.run + "/systemd", state.varLibCNI, state.attachments] {
+            let info = try #require(try FS.lstat(dir))
+            #expect(info.type == .directory, "\(dir)")
+            #expect(info.mode & 0o777 == 0o700, "\(dir)")
+        }
+        try state.prepare()  // idempotent
+    }
+
+    @Test func prepareRefusesSymlink() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.mkdir("real")
+        _ = chmod(t.path + "/real", 0o700)
+        t.link("state", to: t.path + "/real")
+        let e = cniError { try StateDir(root: t.path + "/state").prepare() }
+        #expect(e?.code == 7)
+        #expect(e?.msg.contains("symlink") == true)
+    }
+
+    @Test func prepareRefusesWorldWritable() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.mkdir("state")
+        _ = chmod(t.path + "/state", 0o777)
+        let e = cniError { try StateDir(root: t.path + "/state").prepare() }
+        #expect(e?.code == 7)
+        #expect(e?.msg.contains("writable") == true)
+    }
+
+    @Test func prepareRefusesFile() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.file("state", "x")
+        let e = cniError { try StateDir(root: t.path + "/state").prepare() }
+        #expect(e?.code == 7)
+        #expect(e?.msg.contains("not a directory") == true)
+    }
+
+    @Test func removeAllButLockKeepsLock() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path + "/state")
+        try state.prepare()
+        t.file("state/lock")
+        t.file("state/helper.json", "{}")
+        t.file("state/attachments/c@eth0.json", "{}")
+        #expect(state.removeAllButLock().isEmpty)
+        #expect(try FS.listDirectory(state.root) == ["lock"])
+        #expect(StateDir(root: t.path + "/missing").removeAllButLock().isEmpty)
+    }
+}
+
+@Suite struct AttachmentTests {
+    func sample(cid: String = "abc123", ifName: String = "eth0") -> RootlessNetns.Attachment {
+        let result = CNIResult(
+            cniVersion: .latest,
+            interfaces: [.init(name: "eth0", mac: "0a:58:0a:58:00:02", sandbox: "/run/user/1000/netns/c1")],
+            ips: [.init(address: IPNetwork("10.88.0.2/16")!, gateway: IPAddress("10.88.0.1"), interface: 0)],
+            routes: [.init(dst: IPNetwork("0.0.0.0/0")!)],
+            dns: .init(nameservers: ["10.0.2.3"]))
+        return RootlessNetns.Attachment(
+            containerID: cid, ifName: ifName, netns: "/run/user/1000/netns/c1", network: "rootless",
+            version: .v1_0_0,
+            delegates: [["type": "bridge", "bridge": "cni0"], ["type": "portmap", "capabilities": ["portMappings": true]]],
+            capabilityArgs: ["portMappings": [["hostPort": 8080, "containerPort": 80, "protocol": "tcp"]]],
+            result: result,
+            hostForwards: [HostForward(id: 3, proto: "tcp", hostAddr: "0.0.0.0", hostPort: 8080)])
+    }
+
+    @Test func fileName() {
+        #expect(RootlessNetns.Attachment.fileName(containerID: "abc", ifName: "eth0") == "abc@eth0.json")
+        #expect(AttachmentStore(dir: "/s/attachments").path("abc", "net1") == "/s/attachments/abc@net1.json")
+    }
+
+    @Test func jsonRoundTrip() throws {
+        let a = sample()
+        let back = try RootlessNetns.Attachment(json: a.json())
+        #expect(back == a)
+        // Through text too, as the store does.
+        #expect(try RootlessNetns.Attachment(json: JSON.parse(Array(a.json().encoded(pretty: true).utf8))) == a)
+    }
+
+    @Test func jsonFields() {
+        let j = sample().json()
+        #expect(j["containerID"] == "abc123")
+        #expect(j["ifName"] == "eth0")
+        #expect(j["cniVersion"] == "1.0.0")
+        #expect(j["delegates"]?.arrayValue?.count == 2)
+        #expect(j["hostForwards"]?.arrayValue?.first?["id"] == JSON.int(3))
+    }
+
+    @Test func missingFieldsAreCorruptState() {
+        let full = sample().json()
+        for key in ["containerID", "ifName", "cniVersion", "delegates", "result"] {
+            var j = full
+            j[key] = nil
+            let e = cniError { _ = try RootlessNetns.Attachment(json: j) }
+            #expect(e?.code == 5, "\(key)")
+            #expect(e?.msg.contains("corrupt") == true, "\(key)")
+        }
+        #expect(throws: RootlessError.self) { _ = try RootlessNetns.Attachment(json: .null) }
+        #expect(throws: RootlessError.self) { _ = try RootlessNetns.Attachment(json: ["containerID": "a", "ifName": "b", "cniVersion": "9.9.9", "delegates": [], "result": [:]]) }
+    }
+
+    @Test func optionalFieldsDefault() throws {
+        var j = sample().json()
+        j["netns"] = nil; j["network"] = nil; j["capabilityArgs"] = nil; j["hostForwards"] = nil
+        let a = try RootlessNetns.Attachment(json: j)
+        #expect(a.netns == "" && a.network == "" && a.capabilityArgs.isEmpty && a.hostForwards.isEmpty)
+    }
+
+    @Test func storeSaveLoadListRemove() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let store = AttachmentStore(dir: t.path + "/attachments")
+        #expect(try store.list().isEmpty)           // missing dir: nothing attached
+        #expect(try store.load("abc123", "eth0") == nil)
+        t.mkdir("attachments")
+
+        let a = sample(), b = sample(cid: "def456", ifName: "net1")
+        try store.save(a)
+        try store.save(b)
+        #expect(try store.load("abc123", "eth0") == a)
+        #expect(try store.load("def456", "net1") == b)
+        #expect(try store.load("abc123", "net1") == nil)
+        let info = try #require(try FS.lstat(store.path("abc123", "eth0")))
+        #expect(info.mode & 0o777 == 0o600)
+
+        // Not records: temp files of an interrupted save, strays, malformed names.
+        t.file("attachments/abc123@eth0.json.tmp-4242", "{")
+        t.file("attachments/notes.txt", "x")
+        t.file("attachments/noat.json", "{}")
+        t.file("attachments/@eth0.json", "{}")
+        t.file("attachments/abc@.json", "{}")
+        let listed = try store.list().map { "\($0.containerID)/\($0.ifName)" }
+        #expect(listed == ["abc123/eth0", "def456/net1"])
+
+        try store.remove("abc123", "eth0")
+        #expect(try store.load("abc123", "eth0") == nil)
+        try store.remove("abc123", "eth0")        // twice is fine
+        #expect(try store.list().map(\.containerID) == ["def456"])
+    }
+
+    @Test func storeOverwrites() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let store = AttachmentStore(dir: t.path)
+        var a = sample()
+        try store.save(a)
+        a.hostForwards = []
+        try store.save(a)
+        #expect(try store.load(a.containerID, a.ifName)?.hostForwards == [])
+        #expect(try FS.listDirectory(t.path) == ["abc123@eth0.json"])
+    }
+
+    @Test func corruptRecordIsAnError() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.file("x@eth0.json", "not json")
+        let e = cniError { _ = try AttachmentStore(dir: t.path).load("x", "eth0") }
+        #expect(e?.code == 5)
+        #expect(e?.msg.contains("corrupt") == true)
+    }
+}
+
+@Suite struct HelperRecordTests {
+    @Test func jsonRoundTrip() throws {
+        let r = HelperRecord(backend: .slirp4netns,
+                             identity: ProcessIdentity(pid: 4242, startTime: 123_456_789, exe: "/usr/bin/slirp4netns"),
+                             netns: "/run/user/1000/netns/rootless-netns-x", guestAddress: "10.0.2.100",
+                             dnsServers: ["10.0.2.3", "fd00::3"])
+        #expect(HelperRecord(json: r.json()) == r)
+        let text = r.json().encoded()
+        #expect(HelperRecord(json: try JSON.parse(Array(text.utf8))) == r)
+        let pasta = HelperRecord(backend: .pasta, identity: ProcessIdentity(pid: 1, startTime: .max, exe: "/usr/bin/pasta"),
+                                 netns: "/n", guestAddress: "", dnsServers: [])
+        #expect(HelperRecord(json: pasta.json()) == pasta)
+    }
+
+    @Test func requiredFields() {
+        let full: JSON = ["backend": "pasta", "pid": 1, "startTime": 2, "exe": "/x"]
+        #expect(HelperRecord(json: full) != nil)
+        for key in ["backend", "pid", "startTime", "exe"] {
+            var j = full
+            j[key] = nil
+            #expect(HelperRecord(json: j) == nil, "\(key)")
+        }
+        #expect(HelperRecord(json: ["backend": "vpnkit", "pid": 1, "startTime": 2, "exe": "/x"]) == nil)
+    }
+
+    @Test func saveAndLoad() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path)
+        #expect(HelperRecord.load(state) == nil)
+        let r = HelperRecord(backend: .slirp4netns, identity: ProcessIdentity(pid: 7, startTime: 9, exe: "/bin/true"),
+                             netns: "/n", guestAddress: "10.0.2.100", dnsServers: ["10.0.2.3"])
+        try r.save(state)
+        #expect(HelperRecord.load(state) == r)
+        t.file("helper.json", "garbage")
+        #expect(HelperRecord.load(state) == nil)
+    }
+
+    /// A pid that cannot be ours (pid 0 / start time mismatch) is never alive.
+    @Test func isAliveRequiresIdentity() {
+        let stale = HelperRecord(backend: .slirp4netns, identity: ProcessIdentity(pid: getpid(), startTime: 1, exe: "/nope"),
+                                 netns: "/n", guestAddress: "", dnsServers: [])
+        #expect(!stale.isAlive)
+    }
+}
