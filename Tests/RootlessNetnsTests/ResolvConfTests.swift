@@ -30,8 +30,8 @@ import Testing
         #expect(p.options == ["ndots:2", "edns0", "rotate"])
     }
 
-    @Test func parseCRLFAndBlankLines() {
-        let p = ResolvConf.parse("nameserver 1.1.1.1\r\n\r\n  nameserver 1.0.0.1  \r\n")
+    @Test func parseBlankLinesAndIndentation() {
+        let p = ResolvConf.parse("nameserver 1.1.1.1\n\n  nameserver 1.0.0.1  \n\t\n")
         #expect(p.nameservers == ["1.1.1.1", "1.0.0.1"])
     }
 
