@@ -32,7 +32,8 @@ struct CLI {
             }
         }
         do {
-            let context = try Context(config: .defaults(stateDir: stateDir), hostEnv: env)
+            let context = try Context(config: .defaults(stateDir: try stateDir.map(RootlessConfig.normalizeStateDir)),
+                                      hostEnv: env)
             switch verb {
             case "status": return status(context)
             case "enter":

@@ -94,14 +94,7 @@ public struct RootlessConfig: Sendable {
             cidr = net
         }
         var stateDir: String?
-        if var s = try string("stateDir") {
-            guard s.hasPrefix("/") else { throw bad("stateDir", "\"\(s)\" must be an absolute path") }
-            guard !s.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
-                throw bad("stateDir", "\"\(s)\" must not contain . or .. components")
-            }
-            while s.count > 1 && s.hasSuffix("/") { s.removeLast() }
-            stateDir = s
-        }
+        if let s = try string("stateDir") { stateDir = try normalizeStateDir(s) }
         var mode = NetnsMode.auto
         if let m = try string("mode") {
             guard let v = NetnsMode(rawValue: m) else { throw bad("mode", "\"\(m)\" is not one of auto, always, never") }
@@ -128,6 +121,19 @@ public struct RootlessConfig: Sendable {
             delegateTimeout: try int("delegateTimeout", 120, 1...3600),
             readyTimeout: try int("readyTimeout", 10, 1...300),
             passEnvironment: try bool("passEnvironment", false))
+    }
+
+    /// One spelling per directory (the namespace is named after it): absolute, no . or ..,
+    /// cleaned; never "/" (teardown removes what it created there).
+    public static func normalizeStateDir(_ s: String) throws(CNIError) -> String {
+        func bad(_ why: String) -> CNIError { CNIError(.invalidNetworkConfig, "invalid stateDir: \"\(s)\" \(why)") }
+        guard s.hasPrefix("/") else { throw bad("must be an absolute path") }
+        guard !s.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw bad("must not contain . or .. components")
+        }
+        let clean = Path.clean(s)
+        guard clean != "/" else { throw bad("must not be the root directory") }
+        return clean
     }
 
     /// Defaults for the CLI, which has no conflist.

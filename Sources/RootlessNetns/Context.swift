@@ -15,7 +15,12 @@ struct Context {
 
     /// ADD needs the runtime dir; DEL/GC succeed without it (nothing can be left to remove).
     func requireRuntimeDir() throws(RootlessError) {
-        if shared, let dir = runtimeDir, !FS.exists(dir) { throw .runtimeDirMissing(dir) }
+        guard shared else { return }
+        if Self.isRootless() && runtimeDir == nil {
+            throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
+                                details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
+        }
+        if let dir = runtimeDir, !FS.exists(dir) { throw .runtimeDirMissing(dir) }
     }
 
     /// Real root in the initial user namespace does not need the shared namespace.
@@ -32,13 +37,14 @@ struct Context {
         }
         let xdg = hostEnv["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : Path.clean($0) }
         runtimeDir = xdg
+        if let relative = xdg, !relative.hasPrefix("/") {
+            throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR \(relative) is not an absolute path"))
+        }
         if rootless {
-            guard let xdg else {
-                throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
-                                    details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
-            }
-            netnsDir = xdg + "/netns"
-            state = StateDir(root: config.stateDir ?? xdg + "/rootless-netns")
+            // Unset: nothing of ours can exist, so DEL/GC succeed; ADD/CHECK fail in requireRuntimeDir.
+            let base = xdg ?? "/nonexistent/XDG_RUNTIME_DIR"
+            netnsDir = base + "/netns"
+            state = StateDir(root: config.stateDir ?? base + "/rootless-netns")
         } else {
             netnsDir = "/run/netns"
             state = StateDir(root: config.stateDir ?? "/run/rootless-netns")
@@ -54,10 +60,11 @@ struct Context {
     /// PATH for delegates: the caller's, with /usr/sbin appended when missing (Debian's user
     /// PATH lacks it, and portmap/firewall exec iptables from there).
     var delegatePATH: String {
-        var path = hostEnv["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        let parts = path.split(separator: ":").map(String.init)
-        for dir in ["/usr/sbin", "/sbin"] where !parts.contains(dir) { path += ":" + dir }
-        return path
+        // Empty entries mean "the current directory": never hand those to a delegate.
+        var parts = (hostEnv["PATH"] ?? "").split(separator: ":").map(String.init).filter { $0.hasPrefix("/") }
+        if parts.isEmpty { parts = ["/usr/local/bin", "/usr/bin", "/bin"] }
+        for dir in ["/usr/sbin", "/sbin"] where !parts.contains(dir) { parts.append(dir) }
+        return parts.joined(separator: ":")
     }
 
     /// What delegates see besides CNI_*: a sane PATH and the runtime dir, not the caller's whole

@@ -62,6 +62,8 @@ struct EnterPlan {
         //    when systemd-resolved recreates its stub file (podman #10929).
         if resolvTarget.hasPrefix("/run/") {
             if resolvTarget.hasPrefix("/run/systemd/resolve/") {
+                // Without a host /run/systemd/resolve (or /run/systemd) the target dir is ours to make.
+                ops.append(.mkdirAll(state.run + "/systemd/resolve", mode: 0o700))
                 ops.append(.tmpfs(target: state.run + "/systemd/resolve", flags: [.noExec, .noSuid, .noDev]))
             }
             let target = state.mirror(of: resolvTarget)

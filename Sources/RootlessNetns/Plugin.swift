@@ -38,13 +38,14 @@ public struct RootlessNetnsPlugin: CNIPlugin {
 
         /// Everything under the state dir happens with the lock held.
         func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
-            try context.state.prepare()
+            try context.state.prepareRoot()
             // Held until this returns (flock dies with us if we are killed).
             let lock: Lock
             do { lock = try Lock.exclusive(context.state.lock, timeoutMs: 300_000) } catch {
                 if error.isTimeout { throw .lockTimeout(context.state.lock) }
                 throw .system(error)
             }
+            try context.state.prepareLayout()
             let result = try body()
             lock.release()
             return result
@@ -91,13 +92,14 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         let (helper, backend) = try op.netns.ensureUp()
         try op.netns.writeResolvConf(helper: helper)
         let invoker = try op.invoker(inside: true)
+        let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
+                                                               guestAddress: helper.guestAddress)
         var result: CNIResult
         do {
-            result = try op.chain.add(invoker, env: env, capabilityArgs: op.request.config.runtimeConfig)
+            result = try op.chain.add(invoker, env: env, capabilityArgs: capabilityArgs)
         } catch {
             // Roll back: the chain's DEL with what did succeed, no record, no unused namespace.
-            try? op.chain.del(invoker, env: env, prevResult: error.partialResult,
-                              capabilityArgs: op.request.config.runtimeConfig)
+            try? op.chain.del(invoker, env: env, prevResult: error.partialResult, capabilityArgs: capabilityArgs)
             _ = op.teardownIfUnused()
             throw .cni(error.error)
         }
@@ -107,12 +109,12 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             let record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
                                     network: op.request.config.name, version: op.request.config.version,
                                     delegates: op.context.config.delegates,
-                                    capabilityArgs: op.request.config.runtimeConfig, result: result,
+                                    capabilityArgs: capabilityArgs, result: result,
                                     hostForwards: forwards)
             try op.attachments.save(record)
         } catch {
             _ = backend.removeForwards(forwards, context: op.context)
-            try? op.chain.del(invoker, env: env, prevResult: result, capabilityArgs: op.request.config.runtimeConfig)
+            try? op.chain.del(invoker, env: env, prevResult: result, capabilityArgs: capabilityArgs)
             _ = op.teardownIfUnused()
             throw error
         }
@@ -171,6 +173,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                 try op.chain.check(invoker, env: request.env, prevResult: prev, capabilityArgs: request.config.runtimeConfig)
             }
         }
+        try op.context.requireRuntimeDir()
+        guard FS.exists(op.context.state.root) else { throw RootlessError.netnsMissing(op.netns.path) }
         try op.locked { () throws(RootlessError) in
             switch op.netns.health() {
             case .netnsMissing: throw .netnsMissing(op.netns.path)

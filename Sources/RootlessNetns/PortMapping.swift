@@ -20,22 +20,43 @@ struct PortMapping: Equatable {
                 }
                 return UInt16(v)
             }
+            if let p = item["protocol"], p != .null, p.stringValue == nil {
+                throw .portMapping("[\(i)].protocol must be a string")
+            }
             let protoText = (item["protocol"]?.stringValue ?? "tcp").lowercased()
             guard let proto = Proto(rawValue: protoText) else {
                 throw .portMapping("[\(i)].protocol \"\(protoText)\" is not tcp or udp")
             }
-            let hostIP = item["hostIP"]?.stringValue ?? ""
+            var hostIP = item["hostIP"]?.stringValue ?? ""
+            if hostIP == "0.0.0.0" { hostIP = "" }
             if !hostIP.isEmpty {
                 guard let ip = IPAddress(hostIP) else { throw .portMapping("[\(i)].hostIP \"\(hostIP)\" is not an IP address") }
                 guard ip.isIPv4 else { throw .portMapping("[\(i)].hostIP \(hostIP): only IPv4 host addresses can be forwarded") }
             }
             let m = PortMapping(hostPort: try port("hostPort"), containerPort: try port("containerPort"),
                                 proto: proto, hostIP: hostIP)
-            if out.contains(where: { $0.hostPort == m.hostPort && $0.proto == m.proto && $0.hostIP == m.hostIP }) {
+            // The wildcard overlaps every address on the same port.
+            if out.contains(where: { $0.hostPort == m.hostPort && $0.proto == m.proto
+                && ($0.hostIP == m.hostIP || $0.hostIP.isEmpty || m.hostIP.isEmpty) }) {
                 throw .portMapping("[\(i)] duplicates host port \(proto.rawValue)/\(m.hostPort)")
             }
             out.append(m)
         }
+        return out
+    }
+}
+
+extension PortMapping {
+    /// runtimeConfig as the delegates inside see it: the helper delivers forwarded traffic to
+    /// the namespace's own address, so that is the "host IP" portmap must match there.
+    static func delegateRuntimeConfig(_ runtime: JSONObject, guestAddress: String) -> JSONObject {
+        guard case .array(let items)? = runtime["portMappings"] else { return runtime }
+        var out = runtime
+        out["portMappings"] = .array(items.map { item in
+            guard case .object(var o) = item else { return item }
+            if guestAddress.isEmpty { o["hostIP"] = nil } else { o["hostIP"] = .string(guestAddress) }
+            return .object(o)
+        })
         return out
     }
 }

@@ -11,8 +11,8 @@ enum ResolvConf {
 
     static func parse(_ text: String) -> Parsed {
         var p = Parsed()
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let key = fields.first, !key.hasPrefix("#"), !key.hasPrefix(";") else { continue }
             let values = Array(fields.dropFirst()).prefix(while: { !$0.hasPrefix("#") && !$0.hasPrefix(";") })
             switch key {
@@ -44,6 +44,7 @@ enum ResolvConf {
         var out: [String] = []
         for s in servers {
             guard let ip = IPAddress(s), !ip.isLoopback, !ip.isUnspecified else { continue }
+            if ip.isIPv4Mapped, ip.bytes[12] == 127 { continue }
             if !ip.isIPv4 && (!enableIPv6 || ip.isLinkLocal) { continue }
             if !out.contains(ip.description) { out.append(ip.description) }
         }

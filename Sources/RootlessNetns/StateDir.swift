@@ -32,7 +32,16 @@ struct StateDir {
     /// Refuses a state directory someone else could tamper with: a symlink, another owner,
     /// group/world-writable. Creates it (0700) when missing.
     func prepare() throws(RootlessError) {
+        try prepareRoot()
+        try prepareLayout()
+    }
+
+    func prepareRoot() throws(RootlessError) {
         try Self.ensurePrivateDirectory(root, what: "stateDir")
+    }
+
+    /// The subdirectories; called with the lock held (a concurrent teardown removes them).
+    func prepareLayout() throws(RootlessError) {
         for dir in [run, run + "/systemd", varLibCNI, attachments] {
             do { try FS.mkdirAll(dir, mode: 0o700) } catch { throw .system(error) }
         }
@@ -66,7 +75,13 @@ struct StateDir {
         }
     }
 
-    /// Removes everything but the lock file: a waiter blocked on the lock holds the old inode,
+    /// Every name this plugin creates in the state directory, except the lock.
+    static let ownedNames: Set<String> = [
+        "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
+    ]
+
+    /// Removes what we created, nothing else (a misconfigured stateDir must never cost a user
+    /// their files), and never the lock file: a waiter blocked on the lock holds the old inode,
     /// so deleting it would let a newcomer lock a new file and run concurrently.
     func removeAllButLock() -> [RootlessError] {
         var errors: [RootlessError] = []
@@ -75,7 +90,7 @@ struct StateDir {
             if error.isENOENT { return [] }
             return [.system(error)]
         }
-        for name in names where name != "lock" {
+        for name in names where Self.ownedNames.contains(name) || name.hasPrefix("helper.json.tmp-") {
             do { try FS.removeTree(root + "/" + name) } catch { errors.append(.system(error)) }
         }
         return errors

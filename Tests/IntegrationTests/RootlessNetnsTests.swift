@@ -18,6 +18,9 @@ struct RootlessNetnsTests {
 
         init(userName: String = "rcni-netns") throws {
             user = try TestUser.ensure(userName)
+            // Strays of an earlier, interrupted run of this test user (never anyone else's).
+            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "slirp4netns"], timeout: 10)
+            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "pasta"], timeout: 10)
             guard user.canExecute(Products.rootlessNetns) else {
                 throw TestUser.Failure(description: "\(user.name) cannot execute \(Products.rootlessNetns): make the checkout world-traversable (scripts/test does)")
             }
@@ -38,6 +41,14 @@ struct RootlessNetnsTests {
                         "--cache-dir", scratch + "/cache", "--timeout", "120"]
             if let capArgs { args += ["--cap-args", capArgs] }
             return session.cnitool(args + [verb, netnsPath], timeout: 180)
+        }
+
+        /// A TCP/UDP server inside a container's netns (run in the session); ready file in scratch.
+        func serverInContainer(_ netnsPath: String, script: String, port: Int, reply: String) throws -> Background {
+            let ready = scratch + "/" + Scratch.uniqueName("ready-")
+            return try Background([Paths.cnitool, "--user", user.name, "session", "exec", "--",
+                                   "nsenter", "--net=\(netnsPath)", "/usr/bin/python3", "-c", script, "0.0.0.0", "\(port)", reply, ready],
+                                  readyFile: ready)
         }
 
         func status(stateDir: String? = nil) -> [String: Any] {
@@ -70,8 +81,9 @@ struct RootlessNetnsTests {
     static func helperPid(_ status: [String: Any]) -> Int? { (status["helper"] as? [String: Any])?["pid"] as? Int }
 
     static func slirpProcesses(_ user: TestUser) -> [String] {
+        // Zombies are dead (this VM's init reaps orphans late), so they do not count.
         let r = Command.run(["pgrep", "-u", "\(user.uid)", "-a", "slirp4netns"], timeout: 10)
-        return r.stdout.split(separator: "\n").map(String.init)
+        return r.stdout.split(separator: "\n").map(String.init).filter { !$0.contains("<defunct>") }
     }
 
     @Test("two containers share one helper, reach each other, the host and a port mapping; last DEL cleans up",
@@ -121,14 +133,14 @@ struct RootlessNetnsTests {
         let server = try TCP.server(port: hostPort, reply: "hello-host")
         defer { server.stop() }
         #expect(TCP.waitReady(server))
-        let toHost = f.inContainer(a, ["python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+        let toHost = f.inContainer(a, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
         #expect(toHost.stdout.contains("hello-host"), "\(toHost)")
 
         // DEL A leaves the helper; B still reaches the host.
         let delA = f.cni(conflist, "del", a)
         #expect(delA.succeeded, "\(delA)")
         #expect(Self.helperPid(f.status()) == pid1)
-        let toHostB = f.inContainer(b, ["python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+        let toHostB = f.inContainer(b, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
         #expect(toHostB.stdout.contains("hello-host"), "\(toHostB)")
 
         // DEL B stops everything: no helper, no netns file, no mounts, only the lock file left.
@@ -172,14 +184,11 @@ struct RootlessNetnsTests {
         try #require(addB.succeeded, "\(addB)")
 
         // Servers inside the containers (run in the session, in each container's netns).
-        let sA = try Background(["\(Paths.cnitool)", "--user", f.user.name, "session", "exec", "--",
-                                 "nsenter", "--net=\(a)", "python3", "-c", TCP.serverScript, "0.0.0.0", "8080", "from-A"])
+        let sA = try f.serverInContainer(a, script: TCP.serverScript, port: 8080, reply: "from-A")
         defer { sA.stop() }
-        let sB = try Background(["\(Paths.cnitool)", "--user", f.user.name, "session", "exec", "--",
-                                 "nsenter", "--net=\(b)", "python3", "-c", TCP.serverScript, "0.0.0.0", "8080", "from-B"])
+        let sB = try f.serverInContainer(b, script: TCP.serverScript, port: 8080, reply: "from-B")
         defer { sB.stop() }
-        let uB = try Background(["\(Paths.cnitool)", "--user", f.user.name, "session", "exec", "--",
-                                 "nsenter", "--net=\(b)", "python3", "-c", TCP.udpServerScript, "0.0.0.0", "5353", "udp-B"])
+        let uB = try f.serverInContainer(b, script: TCP.udpServerScript, port: 5353, reply: "udp-B")
         defer { uB.stop() }
         #expect(TCP.waitReady(sA) && TCP.waitReady(sB) && TCP.waitReady(uB))
 
@@ -187,7 +196,7 @@ struct RootlessNetnsTests {
         #expect(gotA.stdout.contains("from-A"), "\(gotA)")
         let gotB = TCP.fetchFromHost(port: tcpB)
         #expect(gotB.stdout.contains("from-B"), "\(gotB)")
-        let gotU = Command.run(["python3", "-c", TCP.udpClientScript, "127.0.0.1", "\(udpB)", "1"], timeout: 20)
+        let gotU = Command.run(["/usr/bin/python3", "-c", TCP.udpClientScript, "127.0.0.1", "\(udpB)", "1"], timeout: 20)
         #expect(gotU.stdout.contains("udp-B"), "\(gotU)")
 
         // A duplicate host port is refused and rolls back (no record for C).
@@ -226,7 +235,7 @@ struct RootlessNetnsTests {
         #expect(TCP.waitReady(server))
         let add = f.cni(conflist, "add", a)
         try #require(add.succeeded, "\(add)")
-        let r = f.inContainer(a, ["python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "2"])
+        let r = f.inContainer(a, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "2"])
         #expect(!r.stdout.contains("hello-host") && r.stdout.contains("ERR"), "\(r)")
         #expect(f.cni(conflist, "del", a).succeeded)
     }
@@ -263,7 +272,7 @@ struct RootlessNetnsTests {
         defer { server.stop() }
         #expect(TCP.waitReady(server))
         for ctr in [a, b] {
-            let r = f.inContainer(ctr, ["python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+            let r = f.inContainer(ctr, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
             #expect(r.stdout.contains("back"), "\(r)")
         }
         #expect(f.cni(conflist, "del", a).succeeded)

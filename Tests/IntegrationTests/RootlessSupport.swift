@@ -62,26 +62,35 @@ struct RootlessSession {
 }
 
 /// A command left running while the test goes on (servers); always under `timeout`.
+/// Servers signal readiness by creating `readyFile` (see `TCP.serverScript`).
 final class Background: @unchecked Sendable {
     let process = Process()
-    let output = Pipe()
+    let readyFile: String
 
-    init(_ argv: [String], seconds: Int = 60) throws {
+    init(_ argv: [String], readyFile: String = "", seconds: Int = 60) throws {
+        self.readyFile = readyFile
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = ["--kill-after=2", "\(seconds)s"] + argv
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = Command.searchPath(env["PATH"])
         for k in env.keys where k.hasPrefix("CNI_") { env.removeValue(forKey: k) }
         process.environment = env
-        process.standardOutput = output
+        process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
 
+    /// Kills the whole chain (timeout → cnitool → nsenter → server) by its unique ready-file
+    /// argument, so nothing outlives the test even when a signal would not be forwarded.
     func stop() {
+        if !readyFile.isEmpty {
+            _ = Command.run(["pkill", "-9", "-f", readyFile], timeout: 10)
+            try? FileManager.default.removeItem(atPath: readyFile)
+        }
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
     }
 
     deinit { stop() }
@@ -91,14 +100,16 @@ final class Background: @unchecked Sendable {
 enum TCP {
     /// A one-line-per-connection server on 127.0.0.1:port answering `reply`.
     static func server(port: Int, reply: String, seconds: Int = 60) throws -> Background {
-        try Background(["python3", "-c", serverScript, "127.0.0.1", "\(port)", reply], seconds: seconds)
+        let ready = FileManager.default.temporaryDirectory.appendingPathComponent(Scratch.uniqueName("rcni-ready-")).path
+        return try Background(["/usr/bin/python3", "-c", serverScript, "127.0.0.1", "\(port)", reply, ready],
+                              readyFile: ready, seconds: seconds)
     }
 
     static let serverScript = """
         import socket, sys
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(16)
-        print("ready", flush=True)
+        open(sys.argv[4], "w").close()
         while True:
             c, _ = s.accept(); c.sendall(sys.argv[3].encode() + b"\\n"); c.close()
         """
@@ -107,7 +118,7 @@ enum TCP {
         import socket, sys
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((sys.argv[1], int(sys.argv[2])))
-        print("ready", flush=True)
+        open(sys.argv[4], "w").close()
         while True:
             data, peer = s.recvfrom(2048); s.sendto(sys.argv[3].encode() + b"\\n", peer)
         """
@@ -138,20 +149,17 @@ enum TCP {
 
     /// What a client connecting from the host to 127.0.0.1:port reads ("ERR ..." on failure).
     static func fetchFromHost(port: Int, timeout: Double = 3) -> CommandResult {
-        Command.run(["python3", "-c", clientScript, "127.0.0.1", "\(port)", "\(timeout)"], timeout: timeout + 10)
+        Command.run(["/usr/bin/python3", "-c", clientScript, "127.0.0.1", "\(port)", "\(timeout)"], timeout: timeout + 10)
     }
 
+    /// Polls for the server's ready file (written after bind/listen).
     static func waitReady(_ bg: Background, timeout: TimeInterval = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        let handle = bg.output.fileHandleForReading
-        var buffer = Data()
         while Date() < deadline && bg.process.isRunning {
-            let chunk = handle.availableData
-            if chunk.isEmpty { usleep(20_000); continue }
-            buffer += chunk
-            if String(decoding: buffer, as: UTF8.self).contains("ready") { return true }
+            if FileManager.default.fileExists(atPath: bg.readyFile) { return true }
+            usleep(20_000)
         }
-        return false
+        return FileManager.default.fileExists(atPath: bg.readyFile)
     }
 
     /// A port from a random high range; collisions are unlikely and tests retry a bind failure.

@@ -45,6 +45,7 @@ import Testing
             .bind(source: "/run/user/1000", target: "\(root)/run/user/1000", recursive: true),
             .mkdirAll("\(root)/run/systemd", mode: 0o700),
             .bind(source: "/run/systemd", target: "\(root)/run/systemd", recursive: true),
+            .mkdirAll("\(root)/run/systemd/resolve", mode: 0o700),
             .tmpfs(target: "\(root)/run/systemd/resolve", flags: [.noExec, .noSuid, .noDev]),
             .mkdirAll("\(root)/run/systemd/resolve", mode: 0o700),
             .createFile("\(root)/run/systemd/resolve/stub-resolv.conf", mode: 0o600),

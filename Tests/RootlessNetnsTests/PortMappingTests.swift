@@ -19,7 +19,7 @@ import Testing
              {"hostPort":5353,"containerPort":53,"protocol":"UDP","hostIP":"127.0.0.1"},
              {"hostPort":1,"containerPort":65535},
              {"hostPort":8080,"containerPort":80,"protocol":"udp"},
-             {"hostPort":8080,"containerPort":81,"hostIP":"192.168.1.5"},
+             {"hostPort":8081,"containerPort":81,"hostIP":"192.168.1.5"},
              {"hostPort":9000,"containerPort":9000,"hostIP":""}]
             """)
         #expect(m == [
@@ -27,9 +27,23 @@ import Testing
             PortMapping(hostPort: 5353, containerPort: 53, proto: .udp, hostIP: "127.0.0.1"),
             PortMapping(hostPort: 1, containerPort: 65535, proto: .tcp, hostIP: ""),
             PortMapping(hostPort: 8080, containerPort: 80, proto: .udp, hostIP: ""),
-            PortMapping(hostPort: 8080, containerPort: 81, proto: .tcp, hostIP: "192.168.1.5"),
+            PortMapping(hostPort: 8081, containerPort: 81, proto: .tcp, hostIP: "192.168.1.5"),
             PortMapping(hostPort: 9000, containerPort: 9000, proto: .tcp, hostIP: ""),
         ])
+    }
+
+    /// The wildcard overlaps every address on the same port and protocol; 0.0.0.0 is the wildcard.
+    @Test(arguments: [
+        #"[{"hostPort":80,"containerPort":1},{"hostPort":80,"containerPort":2,"hostIP":"127.0.0.1"}]"#,
+        #"[{"hostPort":80,"containerPort":1,"hostIP":"0.0.0.0"},{"hostPort":80,"containerPort":2}]"#,
+        #"[{"hostPort":80,"containerPort":1,"hostIP":"127.0.0.1"},{"hostPort":80,"containerPort":2,"hostIP":"127.0.0.1"}]"#,
+    ])
+    func overlappingHostPortsAreRefused(_ text: String) {
+        #expect(throws: RootlessError.self) { try parse(text) }
+    }
+
+    @Test func nonStringProtocolIsRefused() {
+        #expect(throws: RootlessError.self) { try parse(#"[{"hostPort":80,"containerPort":1,"protocol":6}]"#) }
     }
 
     @Test(arguments: [
