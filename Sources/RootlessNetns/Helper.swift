@@ -61,6 +61,12 @@ protocol HelperBackend {
     func addForwards(_ mappings: [PortMapping], record: HelperRecord, context: Context) throws(RootlessError) -> [HostForward]
     /// Removes forwards; collects errors and keeps going.
     func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError]
+    /// Stops processes the backend runs besides the helper (e.g. pasta's port forwarder) at teardown.
+    func stopAuxiliary(context: Context) -> [RootlessError]
+}
+
+extension HelperBackend {
+    func stopAuxiliary(context: Context) -> [RootlessError] { [] }
 }
 
 enum Backends {

@@ -86,6 +86,11 @@ struct SharedNetns {
         for stray in Backends.orphans(netnsPath: path, except: nil) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
+        for kind in BackendKind.allCases {
+            guard let binary = Backends.locate(kind, context: context) else { continue }
+            let backend: any HelperBackend = kind == .pasta ? PastaBackend(binary: binary) : Slirp4netnsBackend(binary: binary)
+            errors += backend.stopAuxiliary(context: context)
+        }
         do { try NetNS.remove(at: path) } catch { errors.append(.system(error)) }
         errors += state.removeAllButLock()
         return errors
