@@ -6,7 +6,8 @@ public enum UnixSocket {
     /// `socket(2)` AF_UNIX SOCK_STREAM|SOCK_CLOEXEC, `connect(2)`, write all of `bytes`,
     /// `shutdown(2)` SHUT_WR, read to EOF. The whole exchange must finish within `timeoutMs`
     /// (else ETIMEDOUT). Errors name the socket path.
-    public static func request(path: String, _ bytes: [UInt8], timeoutMs: Int, limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
+    public static func request(path: String, _ bytes: [UInt8], passing passFD: Int32? = nil, timeoutMs: Int,
+                               limit: Int = 1 << 20) throws(SystemError) -> [UInt8] {
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
@@ -42,6 +43,13 @@ public enum UnixSocket {
         }
 
         var off = 0
+        if let passFD {
+            // The fd rides with the whole (small) request in one sendmsg (SCM_RIGHTS).
+            try waitFor(POLLOUT, "write")
+            let r = bytes.withUnsafeBytes { cshim_send_fd(sock.raw, passFD, $0.baseAddress, $0.count) }
+            if r < 0 { throw SystemError(op: "send fd to", path: path, errno: -r) }
+            off = bytes.count
+        }
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { send(sock.raw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n >= 0 { off += n; continue }

@@ -14,6 +14,10 @@ public enum RootlessNetnsMain {
             StdIO.writeStdout(output.stdout)
             return output.exitCode
         }
+        // Internal: pasta's port forwarder, started by the plugin inside the shared namespace.
+        if arguments.count == 3, arguments[1] == "__forwarder" {
+            return Forwarder.main(socketPath: arguments[2])
+        }
         return CLI(env: env).run(Array(arguments.dropFirst()))
     }
 }

@@ -59,6 +59,9 @@ protocol HelperBackend {
     func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord
     /// Installs host → namespace forwards for `mappings`; rolls back its own on failure.
     func addForwards(_ mappings: [PortMapping], record: HelperRecord, context: Context) throws(RootlessError) -> [HostForward]
+    /// The same for one attachment, for backends that forward to the container itself.
+    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
+                     context: Context) throws(RootlessError) -> [HostForward]
     /// Removes forwards; collects errors and keeps going.
     func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError]
     /// Stops processes the backend runs besides the helper (e.g. pasta's port forwarder) at teardown.
@@ -67,6 +70,12 @@ protocol HelperBackend {
 
 extension HelperBackend {
     func stopAuxiliary(context: Context) -> [RootlessError] { [] }
+
+    /// Forwards for one attachment; backends that forward to the container itself need its result.
+    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
+                     context: Context) throws(RootlessError) -> [HostForward] {
+        try addForwards(mappings, record: record, context: context)
+    }
 }
 
 enum Backends {

@@ -105,7 +105,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         }
         var forwards: [HostForward] = []
         do {
-            forwards = try backend.addForwards(mappings, record: helper, context: op.context)
+            forwards = try backend.addForwards(mappings, record: helper, result: result, context: op.context)
             let record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
                                     network: op.request.config.name, version: op.request.config.version,
                                     delegates: op.context.config.delegates,

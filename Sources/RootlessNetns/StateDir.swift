@@ -77,7 +77,8 @@ struct StateDir {
 
     /// Every name this plugin creates in the state directory, except the lock.
     static let ownedNames: Set<String> = [
-        "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
+"run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
+        "forwarder.sock", "forwarder.json", "forwarder.log",
     ]
 
     /// Removes what we created, nothing else (a misconfigured stateDir must never cost a user

@@ -19,8 +19,7 @@ struct RootlessNetnsTests {
         init(userName: String = "rcni-netns") throws {
             user = try TestUser.ensure(userName)
             // Strays of an earlier, interrupted run of this test user (never anyone else's).
-            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "slirp4netns"], timeout: 10)
-            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "pasta"], timeout: 10)
+            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "-f", "slirp4netns|pasta|passt|__forwarder"], timeout: 10)
             guard user.canExecute(Products.rootlessNetns) else {
                 throw TestUser.Failure(description: "\(user.name) cannot execute \(Products.rootlessNetns): make the checkout world-traversable (scripts/test does)")
             }
@@ -80,18 +79,35 @@ struct RootlessNetnsTests {
 
     static func helperPid(_ status: [String: Any]) -> Int? { (status["helper"] as? [String: Any])?["pid"] as? Int }
 
+    /// Live helper processes (slirp4netns, pasta/passt) of the test user.
     static func slirpProcesses(_ user: TestUser) -> [String] {
         // Zombies are dead (this VM's init reaps orphans late), so they do not count.
-        let r = Command.run(["pgrep", "-u", "\(user.uid)", "-a", "slirp4netns"], timeout: 10)
+        let r = Command.run(["pgrep", "-u", "\(user.uid)", "-a", "slirp4netns|pasta|passt"], timeout: 10)
         return r.stdout.split(separator: "\n").map(String.init).filter { !$0.contains("<defunct>") }
     }
 
+    static let backends: [String] = ["slirp4netns", "pasta"].filter {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/\($0)")
+    }
+
+    /// The address a container uses to reach the host's loopback: slirp4netns's 10.0.2.2, or
+    /// pasta's gateway, which pasta maps to the host's loopback (traffic never leaves the host).
+    static func hostAddress(_ f: Fixture, backend: String, stateDir: String? = nil) -> String {
+        guard backend == "pasta" else { return "10.0.2.2" }
+        var args = ["enter"]
+        if let stateDir { args += ["--state-dir", stateDir] }
+        let r = f.session.rootlessNetns(args + ["--", "ip", "-j", "-4", "route", "show", "default"])
+        let routes = Command.jsonValue(r.stdout) as? [[String: Any]]
+        return (routes?.first?["gateway"] as? String) ?? "unknown-gateway"
+    }
+
     @Test("two containers share one helper, reach each other, the host and a port mapping; last DEL cleans up",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
-    func lifecycle() throws {
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"),
+          arguments: backends)
+    func lifecycle(backend: String) throws {
         var f = try Fixture()
         defer { f.finish() }
-        let conflist = try Conflists.write(try Conflists.rootlessBridge(), to: f.scratch)
+        let conflist = try Conflists.write(try Conflists.rootlessBridge { $0["backend"] = backend }, to: f.scratch)
         let a = try f.container("a-"), b = try f.container("b-")
 
         // Container A: namespace + helper created; tap0 has 10.0.2.100; bridge inside; A has an address.
@@ -100,12 +116,16 @@ struct RootlessNetnsTests {
         let ipA = try #require(Self.address(addA), "\(addA)")
         #expect(ipA.hasPrefix("10.89.0."))
         #expect((addA.json?["cniVersion"] as? String) == "1.0.0")
-        #expect(((addA.json?["dns"] as? [String: Any])?["nameservers"] as? [String]) == ["10.0.2.3"], "\(addA)")
+        let dns = ((addA.json?["dns"] as? [String: Any])?["nameservers"] as? [String]) ?? []
+        #expect(dns.first == (backend == "pasta" ? "169.254.1.1" : "10.0.2.3"), "\(addA)")
         let st1 = f.status()
         #expect(st1["health"] as? String == "up", "\(st1)")
         let pid1 = try #require(Self.helperPid(st1), "\(st1)")
-        let tap = f.session.rootlessNetns(["enter", "--", "ip", "-j", "addr", "show", "tap0"])
-        #expect(tap.stdout.contains("\"10.0.2.100\""), "\(tap)")
+        if backend == "slirp4netns" {
+            let tap = f.session.rootlessNetns(["enter", "--", "ip", "-j", "addr", "show", "tap0"])
+            #expect(tap.stdout.contains("\"10.0.2.100\""), "\(tap)")
+        }
+        #expect((st1["helper"] as? [String: Any])?["backend"] as? String == backend, "\(st1)")
         let br = f.session.rootlessNetns(["enter", "--", "ip", "-j", "link", "show", "cni-rootless0"])
         #expect(br.succeeded, "\(br)")
         let eth0 = f.inContainer(a, ["ip", "-j", "addr", "show", "eth0"])
@@ -133,14 +153,15 @@ struct RootlessNetnsTests {
         let server = try TCP.server(port: hostPort, reply: "hello-host")
         defer { server.stop() }
         #expect(TCP.waitReady(server))
-        let toHost = f.inContainer(a, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+        let hostAddr = Self.hostAddress(f, backend: backend)
+        let toHost = f.inContainer(a, ["/usr/bin/python3", "-c", TCP.clientScript, hostAddr, "\(hostPort)", "3"])
         #expect(toHost.stdout.contains("hello-host"), "\(toHost)")
 
         // DEL A leaves the helper; B still reaches the host.
         let delA = f.cni(conflist, "del", a)
         #expect(delA.succeeded, "\(delA)")
         #expect(Self.helperPid(f.status()) == pid1)
-        let toHostB = f.inContainer(b, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+        let toHostB = f.inContainer(b, ["/usr/bin/python3", "-c", TCP.clientScript, hostAddr, "\(hostPort)", "3"])
         #expect(toHostB.stdout.contains("hello-host"), "\(toHostB)")
 
         // DEL B stops everything: no helper, no netns file, no mounts, only the lock file left.
@@ -167,11 +188,12 @@ struct RootlessNetnsTests {
     }
 
     @Test("port mappings from host 127.0.0.1 reach servers in the container (TCP and UDP) and go away on DEL",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
-    func portMappings() throws {
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"),
+          arguments: backends)
+    func portMappings(backend: String) throws {
         var f = try Fixture()
         defer { f.finish() }
-        let conflist = try Conflists.write(try Conflists.rootlessBridge(), to: f.scratch)
+        let conflist = try Conflists.write(try Conflists.rootlessBridge { $0["backend"] = backend }, to: f.scratch)
         let a = try f.container("pa-"), b = try f.container("pb-")
         let (tcpA, tcpB, udpB) = (TCP.randomPort(), TCP.randomPort() + 1, TCP.randomPort() + 2)
         func caps(_ mappings: [(Int, Int, String)]) -> String {
@@ -241,11 +263,13 @@ struct RootlessNetnsTests {
     }
 
     @Test("CHECK fails after the helper is killed; the next ADD restarts it and connectivity returns",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
-    func helperRestart() throws {
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"),
+          arguments: backends)
+    func helperRestart(backend: String) throws {
         var f = try Fixture()
         defer { f.finish() }
-        let conflist = try Conflists.write(try Conflists.rootlessBridge(version: "0.4.0"), to: f.scratch)
+        let conflist = try Conflists.write(try Conflists.rootlessBridge(version: "0.4.0") { $0["backend"] = backend },
+                                           to: f.scratch)
         let a = try f.container("ha-"), b = try f.container("hb-")
         let addA = f.cni(conflist, "add", a)
         try #require(addA.succeeded, "\(addA)")
@@ -271,8 +295,9 @@ struct RootlessNetnsTests {
         let server = try TCP.server(port: hostPort, reply: "back")
         defer { server.stop() }
         #expect(TCP.waitReady(server))
+        let hostAddr = Self.hostAddress(f, backend: backend)
         for ctr in [a, b] {
-            let r = f.inContainer(ctr, ["/usr/bin/python3", "-c", TCP.clientScript, "10.0.2.2", "\(hostPort)", "3"])
+            let r = f.inContainer(ctr, ["/usr/bin/python3", "-c", TCP.clientScript, hostAddr, "\(hostPort)", "3"])
             #expect(r.stdout.contains("back"), "\(r)")
         }
         #expect(f.cni(conflist, "del", a).succeeded)
