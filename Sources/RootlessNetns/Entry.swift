@@ -18,6 +18,10 @@ public enum RootlessNetnsMain {
         if arguments.count == 3, arguments[1] == "__forwarder" {
             return Forwarder.main(socketPath: arguments[2])
         }
+        // Internal: sysctl writes inside the shared namespace (see NetnsSysctl).
+        if arguments.count >= 2, arguments[1] == "__sysctl" {
+            return NetnsSysctl.main(Array(arguments.dropFirst(2)))
+        }
         return CLI(env: env).run(Array(arguments.dropFirst()))
     }
 }

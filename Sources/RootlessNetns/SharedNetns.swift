@@ -40,6 +40,7 @@ struct SharedNetns {
         for stray in Backends.orphans(netnsPath: path, except: nil) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
+        if context.config.enableIPv6 { try NetnsSysctl.apply(NetnsSysctl.ipv6, netnsPath: path) }
         let record = try backend.start(context: context, netnsPath: path)
         return (record, backend)
     }

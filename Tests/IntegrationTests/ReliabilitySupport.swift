@@ -6,10 +6,13 @@ import Testing
 /// user `rcni-rel` without stepping on each other; other suites use other users and run in
 /// parallel with this one.
 @Suite("rootless-netns reliability", .serialized,
-       .enabled(if: ReliabilityTests.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
+       .enabled(if: RelConditions.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
 struct ReliabilityTests {
-    static let enabled = RootlessNetnsTests.enabled
     static let userName = "rcni-rel"
+}
+
+enum RelConditions {
+    static let enabled = RootlessNetnsTests.enabled
 }
 
 /// One user, session, scratch dir (plugins, conflists, caches) per test; everything the test
@@ -187,12 +190,13 @@ struct RelFixture {
 /// Runs `count` bodies at once on their own threads (GCD's concurrentPerform would cap the
 /// parallelism at the core count) and returns their results in index order.
 enum Parallel {
+    private final class Box<T>: @unchecked Sendable {
+        let lock = NSLock()
+        var results: [Int: T] = [:]
+    }
+
     static func run<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
-        final class Box: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [Int: T] = [:]
-        }
-        let box = Box()
+        let box = Box<T>()
         for i in 0..<count {
             let t = Thread {
                 let r = body(i)

@@ -108,37 +108,43 @@ class Namespaces:
         self.made.clear()
 
 
-def rss_of(argv: list[str], env: dict, stdin: bytes) -> int:
-    """Peak RSS in KiB (GNU time's %M: the process, and the children it reaped) of one run."""
+def rss_of(argv: list[str], env: dict, stdin: bytes) -> tuple[int, bytes]:
+    """(peak RSS in KiB, stdout) of one run; GNU time's %M: the process and the children it reaped."""
     fd, out = tempfile.mkstemp(prefix="rcnib-rss-")
     os.close(fd)
     try:
         p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out, *argv], input=stdin, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         if p.returncode != 0:
-            raise ToolError(f"{argv[0]} exited with {p.returncode}")
+            raise ToolError(f"{argv[0]} exited with {p.returncode}: {p.stdout[:300]!r}")
         with open(out) as f:
-            return int(f.read().split()[-1])
+            return int(f.read().split()[-1]), p.stdout
     finally:
         os.unlink(out)
 
 
-def plugin_rss(chain: Chain, ns: str, cid: str, command: str) -> int:
-    """Peak RSS (KiB) of one direct invocation of the list's first plugin (its delegates
-    and the processes it reaps included), doing what Chain.add/delete would."""
+def chain_rss(chain: Chain, ns: str, cid: str) -> dict:
+    """Peak RSS (KiB) of each plugin invocation of one ADD and one DEL of the chain, run as
+    libcni runs it, each plugin under /usr/bin/time."""
     clist, runner = chain.clist, chain.runner
     rt = chain.rt(ns, cid)
-    plugin = clist.plugins[0]
-    prev = None
-    if command == "DEL":
-        prev = runner.cached_result(clist, rt)
-    conf = runner.build_one_config(clist, plugin, prev, rt)
-    path = libcni.find_in_path(plugin["type"], runner.cni_path)
-    kib = rss_of([path], runner._env(command, rt), json.dumps(conf).encode())
-    if command == "ADD" and len(clist.plugins) == 1:
-        # keep the harness cache consistent for the DEL that follows
-        runner.cache_add(clist, rt, {"cniVersion": clist.cni_version})
-    return kib
+    out: dict = {}
+    result = None
+    for plugin in clist.plugins:
+        conf = runner.build_one_config(clist, plugin, result, rt)
+        path = libcni.find_in_path(plugin["type"], runner.cni_path)
+        kib, stdout = rss_of([path], runner._env("ADD", rt), json.dumps(conf).encode())
+        result = json.loads(stdout)
+        out.setdefault(plugin["type"], {})["ADD"] = kib
+    runner.cache_add(clist, rt, result)
+    cached = runner.cached_result(clist, rt)
+    for plugin in reversed(clist.plugins):
+        conf = runner.build_one_config(clist, plugin, cached, rt)
+        path = libcni.find_in_path(plugin["type"], runner.cni_path)
+        kib, _ = rss_of([path], runner._env("DEL", rt), json.dumps(conf).encode())
+        out[plugin["type"]]["DEL"] = kib
+    runner.cache_del(clist.name, rt)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -184,9 +190,7 @@ def cmd_warm(o) -> dict:
             res["add"].append(chain.add(w, cid))
             res["del"].append(chain.delete(w, cid))
         if o.rss:
-            res["rssAddKiB"] = plugin_rss(chain, w, cid, "ADD")
-            res["rssDelKiB"] = plugin_rss(chain, w, cid, "DEL")
-            chain.runner.cache_del(chain.clist.name, chain.rt(w, cid))
+            res["rssKiB"] = chain_rss(chain, w, cid)
         res["lastDel"] = chain.delete(base, f"{o.prefix}-base")
     finally:
         nss.remove_all()
