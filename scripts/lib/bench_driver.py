@@ -197,17 +197,21 @@ def cmd_warm(o) -> dict:
     return res
 
 
-def pids_of(name: str) -> list[int]:
+def pids_of(names: set[str]) -> list[int]:
+    """Live processes of ours (same uid) whose comm is one of `names`."""
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
-            with open(f"/proc/{d}/comm") as f:
-                if f.read().strip() == name:
-                    with open(f"/proc/{d}/stat") as g:
-                        if g.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
-                            found.append(int(d))
+            if os.stat(f"/proc/{d}").st_uid != os.getuid():
+                continue
+            with open(f"/proc/{d}/comm") as fh:
+                if fh.read().strip() not in names:
+                    continue
+            with open(f"/proc/{d}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                    found.append(int(d))
         except OSError:
             pass
     return found
@@ -217,7 +221,7 @@ def cmd_cold(o) -> dict:
     """n x (cold ADD of the first container, DEL of the last one); checks the teardown."""
     chain = Chain(o.conf, o.cni_path, o.cache_dir)
     nss = Namespaces(o.prefix)
-    helper = o.helper
+    helper = set(o.helper.split(","))
     res = {"add": [], "del": [], "leftHelpers": 0, "leftStateFiles": []}
     try:
         ns = nss.add("c")
