@@ -16,16 +16,19 @@ let package = Package(
                        providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl",
                        providers: [.apt(["libmnl-dev"])]),
-        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, mnl macros).
-        .target(name: "CShim", dependencies: ["CMnl"]),
+        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets).
+        .target(name: "CShim"),
+        // libmnl's callback-based attribute parsing, for the Netlink module only, so that
+        // rootless-netns does not link libmnl (and can be a fully static executable).
+        .target(name: "CNetlinkShim", dependencies: ["CMnl"]),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
         // CNI protocol: pure, no syscalls.
         .target(name: "CNI", dependencies: ["JSON"]),
         // fds, namespaces, mounts, locks, processes: the one place syscalls are made.
         .target(name: "Namespaces", dependencies: ["CShim", "CNI"]),
-        .target(name: "Netlink", dependencies: ["CMnl", "CShim", "Namespaces"]),
-        .target(name: "RootlessNetns", dependencies: ["CNI", "JSON", "Namespaces", "Netlink"]),
+        .target(name: "Netlink", dependencies: ["CMnl", "CNetlinkShim", "Namespaces"]),
+        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "Namespaces"]),
         .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Namespaces", "Netlink"]),
 
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),

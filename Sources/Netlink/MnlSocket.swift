@@ -1,5 +1,5 @@
 import CMnl
-import CShim
+import CNetlinkShim
 import Namespaces
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import CMnl
-import CShim
+import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -104,8 +104,10 @@ extension ReliabilityTests {
             let gcDels = RelPlugin.log(f.plugins).filter { $0["command"] as? String == "DEL" }
                 .compactMap { $0["containerID"] as? String }
             for i in 4..<8 { #expect(gcDels.contains(ids[i]), "GC ran DEL for \(ids[i])") }
-            // CHECK of a GCed container: not attached (3); of a kept one: fine.
-            let gone = f.cni(conflist, "check", netns[5], containerID: ids[5])
+            // CHECK of a GCed container (run directly: cnitool's GC dropped its cache entry): not
+            // attached (3); of a kept one: fine.
+            let gone = f.plugin(env: f.pluginEnv("CHECK", containerID: ids[5], netns: netns[5]),
+                                stdin: try f.pluginConf(conflist))
             #expect(!gone.succeeded && gone.json?["code"] as? Int == 3, "\(gone)")
             #expect(f.cni(conflist, "check", netns[9], containerID: ids[9]).succeeded)
 

@@ -99,6 +99,18 @@ struct RelFixture {
         return (try writeConflist(conf, name: name + ".conflist"), dir)
     }
 
+    /// The single-plugin config a runtime would pipe to rootless-netns for this conflist
+    /// (its first plugin with the list's name and cniVersion), plus `extra` keys.
+    func pluginConf(_ conflist: String, _ extra: [String: Any] = [:]) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: conflist))
+        let list = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        var conf = (list["plugins"] as? [[String: Any]])?.first ?? [:]
+        conf["cniVersion"] = list["cniVersion"]
+        conf["name"] = list["name"]
+        for (k, v) in extra { conf[k] = v }
+        return try Scratch.jsonText(conf)
+    }
+
     /// cnitool in the session. `containerID` nil: cnitool derives one from the netns path.
     func cni(_ conflist: String, _ verb: String, _ netnsPath: String? = nil, containerID: String? = nil,
              cniPath: String? = nil, extra: [String] = [], timeout: TimeInterval = 120) -> CommandResult {
@@ -142,8 +154,8 @@ struct RelFixture {
 
     /// Mounts of shared namespaces in the session (none once everything is torn down).
     func sharedNetnsMounts() -> [String] {
-        guard let pause = session.pausePid,
-              let text = try? String(contentsOfFile: "/proc/\(pause)/mountinfo", encoding: .utf8) else { return [] }
+        guard let pause = session.pausePid else { return ["(no session)"] }
+        guard let text = Procs.read("/proc/\(pause)/mountinfo") else { return ["(cannot read /proc/\(pause)/mountinfo)"] }
         return text.split(separator: "\n").map(String.init).filter { $0.contains("/rootless-netns-") }
     }
 
@@ -254,8 +266,18 @@ enum Procs {
         var description: String { "\(pid) [\(state)] \(cmdline.joined(separator: " "))" }
     }
 
+    /// A /proc file read to EOF (Foundation's String(contentsOfFile:) trusts st_size, which is 0
+    /// there, and returns only the first page of a longer file such as mountinfo).
+    static func read(_ path: String) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        var data = Data()
+        while let chunk = try? h.read(upToCount: 65536), !chunk.isEmpty { data += chunk }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func info(_ pid: Int32) -> Info? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let status = read("/proc/\(pid)/status") else { return nil }
         var ppid: Int32 = 0, uid: UInt32 = 0, state = "", comm = ""
         for line in status.split(separator: "\n") {
             let parts = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
@@ -268,8 +290,7 @@ enum Procs {
             default: break
             }
         }
-        let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-        let args = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        let args = (read("/proc/\(pid)/cmdline") ?? "").split(separator: "\0").map(String.init)
         return Info(pid: pid, ppid: ppid, uid: uid, state: state, comm: comm, cmdline: args)
     }
 
@@ -412,6 +433,12 @@ enum RelScripts {
     state = {c["id"]: "detached" for c in ctrs}
     lockpath = os.path.join(spec["stateDir"], "lock")
 
+    def owned(pid):
+        try:
+            return os.stat(f"/proc/{pid}").st_uid == os.getuid()
+        except OSError:
+            return False
+
     def helpers():
         procs = {}
         for name in os.listdir("/proc"):
@@ -425,7 +452,8 @@ enum RelScripts {
             comm = s[s.index("(") + 1:s.rindex(")")]
             fields = s[s.rindex(")") + 2:].split()
             procs[int(name)] = (comm, fields[0], int(fields[1]))
-        hs = [p for p, (c, st, pp) in procs.items() if c == "slirp4netns" and st not in "ZX"]
+        # Ours only: other users' processes (other test suites) show as the overflow uid here.
+        hs = [p for p, (c, st, pp) in procs.items() if c == "slirp4netns" and st not in "ZX" and owned(p)]
         return [p for p in hs if procs[p][2] not in hs]
 
     def lock_free():

@@ -561,6 +561,7 @@ def main() -> int:
     sp.add_argument("--n", type=int, default=20)
     sp.add_argument("--cmds", required=True)
     o = p.parse_args()
+    os.makedirs(o.work, mode=0o700, exist_ok=True)
     fn = globals()["cmd_" + o.cmd.replace("-", "_")]
     try:
         res = fn(o)

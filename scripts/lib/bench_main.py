@@ -101,6 +101,8 @@ class Bench:
         self.bin = o.bin
         self.cni_path_ours = f"{self.bin}:{REF_DIR}"
         self.cache_user = f"{self.xdg}/rcnib-cache"
+        # where the driver, as the bench user, may write (pid files, API sockets)
+        self.uwork = f"{self.xdg}/bench-work"
         self.cache_root = os.path.join(self.work, "cache-root")
         self.commands: list[tuple[str, str]] = []
         self.res: dict = {}
@@ -128,7 +130,8 @@ class Bench:
     def note_cmd(self, fig: str, argv: list[str]) -> None:
         text = " ".join(a if a and all(c.isalnum() or c in "-_=./:,@+%" for c in a) else "'" + a + "'"
                         for a in argv)
-        text = text.replace(self.work, "$WORK").replace(ROOT + "/", "")
+        text = text.replace(self.uwork, "$XDG_RUNTIME_DIR/bench-work").replace(self.work, "$WORK")
+        text = text.replace(ROOT + "/", "").replace(self.xdg, "$XDG_RUNTIME_DIR")
         if (fig, text) not in self.commands:
             self.commands.append((fig, text))
 
@@ -188,7 +191,7 @@ class Bench:
 
     def user_args(self, conf: str, prefix: str) -> list[str]:
         return ["--conf", conf, "--cni-path", self.cni_path_ours, "--cache-dir", self.cache_user,
-                "--prefix", prefix, "--work", self.work]
+                "--prefix", prefix, "--work", self.uwork]
 
     def ref_args(self, prefix: str = "rcnib-ref") -> list[str]:
         return ["--conf", self.ref_conf(), "--cni-path", REF_DIR, "--cache-dir", self.cache_root,
@@ -220,7 +223,8 @@ class Bench:
             fh.write('{"cniVersion":"1.0.0"}\n')
         ours = [os.path.join(self.bin, b) for b in ("rootless-netns", "netstat-inspect")]
         refs = [os.path.join(REF_DIR, b) for b in ("bridge", "host-local", "portmap")]
-        out = self.driver("1", "root", ["version", "--n", str(self.p["version_n"]), "--stdin", stdin] + ours + refs)
+        out = self.driver("1", "root", ["version", "--n", str(self.p["version_n"]), "--stdin", stdin] + ours + refs
+                          + ["/bin/true"])
         self.res["version"] = {os.path.basename(k): v for k, v in out["times"].items()}
 
     def fig2_warm(self) -> None:
@@ -255,7 +259,7 @@ class Bench:
                                             "slirp4netns" if b == "slirp4netns" else "pasta,passt,pasta.avx2,passt.avx2",
                                             "--state-dir", f"{self.xdg}/{state}"] + self.user_args(conf, "rcnib-c"))
             helper = self.driver("3", "user", ["helper", "--backend", b, "--n", str(self.p["helper_n"]),
-                                               "--mtu", "65520", "--prefix", "rcnib-h", "--work", self.work])
+                                               "--mtu", "65520", "--prefix", "rcnib-h", "--work", self.uwork])
             acc[b] = {"cold": out, "helper": helper}
         self.res["cold"] = acc
 
@@ -347,14 +351,15 @@ class Bench:
         want = f":{port:04X}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{pid}/net/tcp") as fh:
-                    for line in fh.readlines()[1:]:
-                        parts = line.split()
-                        if parts[1].endswith(want) and parts[3] == "0A":
-                            return
-            except OSError:
-                pass
+            for table in ("tcp", "tcp6"):   # iperf3 -s listens on a dual-stack socket
+                try:
+                    with open(f"/proc/{pid}/net/{table}") as fh:
+                        for line in fh.readlines()[1:]:
+                            parts = line.split()
+                            if parts[1].endswith(want) and parts[3] == "0A":
+                                return
+                except OSError:
+                    pass
             time.sleep(0.02)
         raise RuntimeError(f"nothing listens on port {port} (pid {pid})")
 
@@ -483,7 +488,7 @@ class Bench:
                 hp2 = self.free_port() if backend == "slirp4netns" else 0
                 try:
                     r = self.driver("7", "user", ["ref-start", "--backend", backend, "--mtu", str(mtu),
-                                                  "--prefix", "rcnib-t", "--work", self.work] +
+                                                  "--prefix", "rcnib-t", "--work", self.uwork] +
                                     (["--hostfwd", f"{hp2}:{guest}"] if hp2 else []))
                     self.ref_helpers.append(r["pid"])
                     try:
@@ -492,7 +497,7 @@ class Bench:
                             row["refH2C"] = self.h2c(r["netns"], hp2, guest)
                     finally:
                         self.driver("7", "user", ["ref-stop", "--pid", str(r["pid"]), "--prefix", "rcnib-t",
-                                                  "--work", self.work])
+                                                  "--work", self.uwork])
                         self.ref_helpers.remove(r["pid"])
                 except Exception as e:  # noqa: BLE001
                     row["refError"] = str(e)
@@ -580,6 +585,8 @@ class Bench:
             sec1 += ["| binary | VERSION exec (ms) | ratio to the Go plugins (pooled median) |", "|---|---|---|"]
             for b in ("rootless-netns", "netstat-inspect", "bridge", "host-local", "portmap"):
                 sec1.append(f"| {b} | {mm(v[b], 2)} | {fr(ratio(med(v[b]), refm))} |")
+            if "true" in v:
+                sec1.append(f"| (`/bin/true`: the fork/exec floor) | {mm(v['true'], 2)} | |")
             for b in ("rootless-netns", "netstat-inspect"):
                 rt = ratio(med(v[b]), refm)
                 ok = rt <= 1.0
@@ -916,6 +923,7 @@ def main() -> int:
     ap.add_argument("--bin", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="", help="comma list of figures (1-8) to run")
+    ap.add_argument("--json", default="", help="also write the raw results here")
     ap.add_argument("--started", type=float, default=0, help="epoch seconds scripts/bench started")
     o = ap.parse_args()
     b = Bench(o)
@@ -930,6 +938,8 @@ def main() -> int:
         b.cleanup()
     total = time.time() - (o.started or time.time() - (time.monotonic() - T_START))
     verdicts = b.write_doc(o.out, total)
+    if o.json:
+        shutil.copy(os.path.join(b.work, "results.json"), o.json)
     print(f"\nwrote {o.out} ({total:.0f} s)")
     for v in verdicts:
         print("  " + v)
