@@ -44,6 +44,8 @@ public struct RootlessConfig: Sendable {
         func bad(_ field: String, _ why: String) -> CNIError {
             CNIError(.invalidNetworkConfig, "invalid \(field): \(why)")
         }
+        // libcni cannot have run a config without a type: it is not one meant for us.
+        if conf.type.isEmpty { throw bad("type", "missing") }
         func string(_ key: String) throws(CNIError) -> String? {
             switch raw[key] {
             case nil, .null?: return nil

@@ -23,6 +23,13 @@ struct Context {
         if let dir = runtimeDir, !FS.exists(dir) { throw .runtimeDirMissing(dir) }
     }
 
+    /// An existing netns dir must be as private as the state dir: through a symlink, or in a
+    /// directory others can write, someone else would choose or swap our namespace file.
+    func checkNetnsDir() throws(RootlessError) {
+        guard shared, ((try? FS.lstat(netnsDir)) ?? nil) != nil else { return }
+        try StateDir.ensurePrivateDirectory(netnsDir, what: "netns dir")
+    }
+
     /// Real root in the initial user namespace does not need the shared namespace.
     static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
 

@@ -11,12 +11,16 @@ struct HelperRecord: Equatable {
     /// The shared namespace's own address (where host forwards land) and its DNS servers.
     var guestAddress: String
     var dnsServers: [String]
+    /// False while its starter waits for it: found so by a later run (which holds the lock), the
+    /// starter died before the helper was ready, and nobody may rely on it (podman #15899 style
+    /// half-started helpers; slirp4netns even dies of SIGPIPE once it reports ready to no one).
+    var ready = true
 
     func json() -> JSON {
         ["backend": .string(backend.rawValue), "pid": .int(Int64(identity.pid)),
          "startTime": .int(Int64(truncatingIfNeeded: identity.startTime)), "exe": .string(identity.exe),
          "netns": .string(netns), "guestAddress": .string(guestAddress),
-         "dnsServers": .array(dnsServers.map { .string($0) })]
+         "dnsServers": .array(dnsServers.map { .string($0) }), "ready": .bool(ready)]
     }
 
     init(backend: BackendKind, identity: ProcessIdentity, netns: String, guestAddress: String, dnsServers: [String]) {
@@ -33,6 +37,7 @@ struct HelperRecord: Equatable {
         netns = json["netns"]?.stringValue ?? ""
         guestAddress = json["guestAddress"]?.stringValue ?? ""
         dnsServers = (json["dnsServers"]?.arrayValue ?? []).compactMap(\.stringValue)
+        ready = json["ready"]?.boolValue ?? true
     }
 
     static func load(_ state: StateDir) -> HelperRecord? {
@@ -47,8 +52,12 @@ struct HelperRecord: Equatable {
         }
     }
 
-    /// Alive and still the process we started (same start time and executable).
-    var isAlive: Bool { Processes.identity(of: identity.pid) == identity }
+    /// Alive, still the process we started (same start time and executable), and still a helper
+    /// of this namespace: the record is only a file, and one naming an unrelated process
+    /// (hand-edited, restored from a backup) must never get that process trusted or signalled.
+    var isAlive: Bool {
+        Processes.identity(of: identity.pid) == identity && Backends.isHelper(pid: identity.pid, netnsPath: netns)
+    }
 }
 
 /// A user-mode network helper implementation.
@@ -112,14 +121,21 @@ enum Backends {
         guard let entries = try? FS.listDirectory("/proc") else { return [] }
         var found: [ProcessIdentity] = []
         for name in entries {
-            guard let pid = Int32(name), pid != except, pid != getpid(),
-                  let cmdline = try? FS.readFile("/proc/\(name)/cmdline", limit: 1 << 16) else { continue }
-            let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            guard let exe = args.first, exe.hasSuffix("slirp4netns") || exe.hasSuffix("pasta") || exe.hasSuffix("passt"),
-                  args.contains(netnsPath), let id = Processes.identity(of: pid) else { continue }
+            guard let pid = Int32(name), pid != except, pid != getpid(), isHelper(pid: pid, netnsPath: netnsPath),
+                  let id = Processes.identity(of: pid) else { continue }
             found.append(id)
         }
         return found
+    }
+
+    /// A slirp4netns/pasta process whose command line names `netnsPath`.
+    static func isHelper(pid: Int32, netnsPath: String) -> Bool {
+        guard !netnsPath.isEmpty, let cmdline = try? FS.readFile("/proc/\(pid)/cmdline", limit: 1 << 16) else { return false }
+        let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        guard let exe = args.first, exe.hasSuffix("slirp4netns") || exe.hasSuffix("pasta") || exe.hasSuffix("passt") else {
+            return false
+        }
+        return args.contains(netnsPath)
     }
 
     /// Log tail quoted in errors: the last 2 KiB of the helper's log.

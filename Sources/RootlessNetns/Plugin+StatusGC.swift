@@ -42,7 +42,7 @@ extension RootlessNetnsPlugin {
         try op.locked { () throws(RootlessError) in
             var errors: [RootlessError] = []
             let keep = Set(valid.map { "\($0.containerID)@\($0.ifName)" })
-            let nsUp = Mounts.isNsfs(op.netns.path)
+            let nsUp = op.netns.isMounted
             let invoker = nsUp ? try op.invoker(inside: true) : nil
             let backend = try? Backends.resolve(context: op.context)
             for (cid, ifn) in try op.attachments.list() where !keep.contains("\(cid)@\(ifn)") {
@@ -53,6 +53,7 @@ extension RootlessNetnsPlugin {
                 if let invoker {
                     var env = request.env
                     env.command = .del; env.containerID = cid; env.ifName = ifn; env.netns = record.netns
+                    env = op.delegateEnv(env)
                     let chain = PluginChain(name: op.chain.name, version: op.chain.version, plugins: record.delegates)
                     do throws(CNIError) { try chain.del(invoker, env: env, prevResult: record.result, capabilityArgs: record.capabilityArgs) } catch {
                         errors.append(.cni(error))

@@ -63,6 +63,24 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             }
         }
 
+        /// Every delegate binary must be there before anything is touched: a typo in a conflist
+        /// must not start a helper only to tear it down again.
+        func findDelegates() throws(RootlessError) {
+            let finder = try invoker(inside: false)
+            for delegate in context.config.delegates {
+                do { _ = try finder.find(delegate["type"]?.stringValue ?? "") } catch { throw .cni(error) }
+            }
+        }
+
+        /// DEL/GC env for the delegates: a container namespace that is gone (its file left
+        /// behind after the session that mounted it ended) is not passed on, so they release
+        /// what lives outside it (IPAM) instead of failing on it forever.
+        func delegateEnv(_ env: CNIEnvironment) -> CNIEnvironment {
+            var env = env
+            if !env.netns.isEmpty && !Mounts.isNsfs(env.netns) { env.netns = "" }
+            return env
+        }
+
         /// Tears the shared namespace down when no attachment is left.
         func teardownIfUnused() -> [RootlessError] {
             guard (try? attachments.list().isEmpty) ?? false else { return [] }
@@ -74,6 +92,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         let op = try Operation(request, hostEnv: hostEnv)
         try op.validateContainerNetns()
         let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"))
+        try op.findDelegates()
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) -> CNIResult in
                 do throws(PluginChain.AddFailure) {
@@ -84,6 +103,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             }
         }
         try op.context.requireRuntimeDir()
+        try op.context.checkNetnsDir()
         return try op.locked { () throws(RootlessError) -> CNIResult in try addShared(op, mappings: mappings) }
     }
 
@@ -136,10 +156,19 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     }
 
     func delShared(_ op: Operation) throws(RootlessError) {
-        let env = op.request.env
-        let record = try op.attachments.load(env.containerID, env.ifName)
+        let env = op.delegateEnv(op.request.env)
+        // An unreadable record (a crash mid-write on a filesystem without atomic rename, a
+        // hand edit) must not make every DEL fail: clean up as without one, then drop it.
+        var corrupt = false
+        let record: Attachment?
+        do { record = try op.attachments.load(env.containerID, env.ifName) } catch {
+            guard case .corruptState = error else { throw error }
+            Stderr.log("ignoring \(error)")
+            record = nil
+            corrupt = true
+        }
         var errors: [RootlessError] = []
-        let nsUp = Mounts.isNsfs(op.netns.path)
+        let nsUp = op.netns.isMounted
         if nsUp {
             let invoker = try op.invoker(inside: true)
             let chain = record.map { PluginChain(name: op.chain.name, version: op.chain.version, plugins: $0.delegates) } ?? op.chain
@@ -157,6 +186,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             }
             // A failed chain DEL keeps the record so the runtime's retry runs it again.
             if errors.isEmpty { try op.attachments.remove(env.containerID, env.ifName) }
+        } else if corrupt {
+            try op.attachments.remove(env.containerID, env.ifName)
         }
         errors += op.teardownIfUnused()
         if let first = errors.first { throw first }

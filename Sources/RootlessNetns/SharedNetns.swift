@@ -15,10 +15,17 @@ struct SharedNetns {
     }
 
     func health() -> Health {
-        guard Mounts.isNsfs(path) else { return .netnsMissing }
+        guard isMounted else { return .netnsMissing }
         guard let record = HelperRecord.load(state), record.netns == path else { return .helperDead(nil) }
-        return record.isAlive ? .up(record) : .helperDead(record)
+        // Callers hold the lock, so a helper still marked not ready lost its starter.
+        return record.isAlive && record.ready ? .up(record) : .helperDead(record)
     }
+
+    var isSymlink: Bool { ((try? FS.lstat(path)) ?? nil)?.type == .symlink }
+
+    /// Our namespace is mounted at `path`. statfs follows symlinks, and a link to some other
+    /// namespace (a container's) is not ours.
+    var isMounted: Bool { !isSymlink && Mounts.isNsfs(path) }
 
     /// Makes sure the namespace exists and its helper runs; returns the helper. A dead helper is
     /// restarted into the existing namespace so attached containers regain connectivity.
@@ -47,10 +54,13 @@ struct SharedNetns {
 
     private func createNetns() throws(RootlessError) {
         do {
-            try FS.mkdirAll(context.netnsDir, mode: 0o700)
+            try StateDir.ensurePrivateDirectory(context.netnsDir, what: "netns dir")
             if let info = try FS.lstat(path) {
-                // A leftover file without its mount, or something else: replace it, never follow it.
-                if info.type == .symlink || info.type == .regular || info.type == .other {
+                // A leftover file without its mount, or something else: replace it, never follow
+                // it (umount2 would follow a symlink and unmount its target).
+                if info.type == .symlink {
+                    try FS.remove(path)
+                } else if info.type == .regular || info.type == .other {
                     try Mounts.unmount(path)
                     try FS.remove(path)
                 } else {
@@ -92,7 +102,10 @@ struct SharedNetns {
             let backend: any HelperBackend = kind == .pasta ? PastaBackend(binary: binary) : Slirp4netnsBackend(binary: binary)
             errors += backend.stopAuxiliary(context: context)
         }
-        do { try NetNS.remove(at: path) } catch { errors.append(.system(error)) }
+        do {
+            // Never through a symlink: its target may be a container's namespace.
+            if isSymlink { try FS.remove(path) } else { try NetNS.remove(at: path) }
+        } catch { errors.append(.system(error)) }
         errors += state.removeAllButLock()
         return errors
     }

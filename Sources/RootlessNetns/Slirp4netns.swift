@@ -118,8 +118,10 @@ enum HelperLauncher {
         let pid = daemon.pid
         // Record it before waiting: if we are killed now, the next run finds and stops it.
         if let id = Processes.identity(of: pid) {
-            try? HelperRecord(backend: backend, identity: id, netns: netnsPath, guestAddress: guestAddress,
-                              dnsServers: dnsServers).save(state)
+            var pending = HelperRecord(backend: backend, identity: id, netns: netnsPath, guestAddress: guestAddress,
+                                       dnsServers: dnsServers)
+            pending.ready = false
+            try? pending.save(state)
         }
         let outcome: ReadyOutcome
         do { outcome = try Daemons.waitReady(daemon, timeoutMs: context.config.readyTimeout * 1000, expect: expect) } catch {

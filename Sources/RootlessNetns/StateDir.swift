@@ -81,6 +81,11 @@ struct StateDir {
         "forwarder.sock", "forwarder.json", "forwarder.log",
     ]
 
+    /// `NAME.tmp-PID` of an owned file: left by a run killed inside `writeFileAtomically`.
+    static func isOwnedTemp(_ name: String) -> Bool {
+        ownedNames.contains { name.hasPrefix($0 + ".tmp-") }
+    }
+
     /// Removes what we created, nothing else (a misconfigured stateDir must never cost a user
     /// their files), and never the lock file: a waiter blocked on the lock holds the old inode,
     /// so deleting it would let a newcomer lock a new file and run concurrently.
@@ -91,7 +96,7 @@ struct StateDir {
             if error.isENOENT { return [] }
             return [.system(error)]
         }
-        for name in names where Self.ownedNames.contains(name) || name.hasPrefix("helper.json.tmp-") {
+        for name in names where Self.ownedNames.contains(name) || Self.isOwnedTemp(name) {
             do { try FS.removeTree(root + "/" + name) } catch { errors.append(.system(error)) }
         }
         return errors

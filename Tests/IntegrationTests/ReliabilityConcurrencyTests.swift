@@ -18,15 +18,18 @@ extension ReliabilityTests {
             let netns = try f.makeNetns("pc", count: Self.containers)
             let ids = (0..<Self.containers).map { "rel-conc-\($0)" }
             let fixture = f
-            let attachedAt = { fixture.attachmentCount(stateDir) }
+            let attachedAt: @Sendable () -> Int = { fixture.attachmentCount(stateDir) }
 
             for round in 1...Self.rounds {
-                let sampler = HelperSampler(uid: f.user.uid)
+                let sampler = HelperSampler(uid: f.user.uid, attachments: attachedAt)
                 let t0 = Date()
                 let adds = Parallel.run(Self.containers) { i in
                     fixture.cni(conflist, "add", netns[i], containerID: ids[i], timeout: 240)
                 }
                 let addSeconds = Date().timeIntervalSince(t0)
+                // Records only appear while ADDs run (each one after its chain succeeded).
+                let during = sampler.takeCounts()
+                #expect(during == during.sorted() && (during.last ?? 0) <= Self.containers, "round \(round) ADD counts \(during)")
                 for (i, r) in adds.enumerated() { #expect(r.succeeded, "round \(round) ADD \(i): \(r)") }
                 // host-local ran in the shared /var/lib/cni under our lock: no address given twice.
                 let addresses = adds.compactMap { RootlessNetnsTests.address($0) }
@@ -51,6 +54,8 @@ extension ReliabilityTests {
                     fixture.cni(conflist, "del", netns[i], containerID: ids[i], timeout: 240)
                 }
                 let delSeconds = Date().timeIntervalSince(t1)
+                let dropping = sampler.takeCounts()
+                #expect(dropping == dropping.sorted(by: >), "round \(round) DEL counts \(dropping)")
                 for (i, r) in dels.enumerated() { #expect(r.succeeded, "round \(round) DEL \(i): \(r)") }
                 let sampled = sampler.stop()
                 #expect(sampled.max <= 1, "round \(round): \(sampled.max) helpers at once")

@@ -5,7 +5,8 @@ extension ReliabilityTests {
     /// The plugin or its helper dying at any moment: the next operation converges.
     @Suite("crashes")
     struct Crashes {
-        static let crashRuns = 50
+        /// 50 in CI; `RCNI_CRASH_RUNS=500` for a longer hunt (the seed is printed; `RCNI_CRASH_SEED` replays).
+        static let crashRuns = ProcessInfo.processInfo.environment["RCNI_CRASH_RUNS"].flatMap(Int.init) ?? 50
         static let maxDelayMs = 300
 
         @Test("plugin SIGKILLed at random moments of ADD/DEL (50 runs): next ADD/DEL converges, one helper, lock free, nothing left")
@@ -14,7 +15,7 @@ extension ReliabilityTests {
             defer { f.finish() }
             let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-crash")
             let netns = try f.makeNetns("ck", count: 4)
-            let seed = UInt32.random(in: 0..<1_000_000)
+            let seed = ProcessInfo.processInfo.environment["RCNI_CRASH_SEED"].flatMap(UInt32.init) ?? UInt32.random(in: 0..<1_000_000)
             let spec: [String: Any] = [
                 "plugin": Products.rootlessNetns, "config": try f.pluginConf(conflist),
                 "containers": netns.enumerated().map { ["id": "rel-crash-\($0.offset)", "netns": $0.element] },
@@ -25,7 +26,8 @@ extension ReliabilityTests {
             try Scratch.write(try Scratch.jsonText(spec), to: specPath)
             try f.user.chown(specPath)
             let t0 = Date()
-            let r = f.session.exec(["/usr/bin/python3", f.scratch + "/crash_loop.py", specPath], timeout: 200)
+            let r = f.session.exec(["/usr/bin/python3", f.scratch + "/crash_loop.py", specPath],
+                                   timeout: 120 + Double(Self.crashRuns) * 2)
             let seconds = Date().timeIntervalSince(t0)
             try #require(r.succeeded, "\(r)")
             let report = try #require(r.json, "\(r)")
@@ -40,6 +42,65 @@ extension ReliabilityTests {
             #expect(converge.map { $0["helpers"] as? Int ?? -1 } == [0, 1, 0], "helpers after DEL/ADD/DEL all: \(converge)")
             f.expectClean(stateDir, "after the crash loop (seed \(seed))")
             print("reliability: crash loop: \(runs) runs, \(killed) killed at 0-\(Self.maxDelayMs) ms, loop \(report["loopSeconds"] ?? "?") s, total \(String(format: "%.1f", seconds)) s, seed \(seed)")
+        }
+
+        /// A stand-in for slirp4netns that takes 5 s to report ready (and then never exits).
+        static let slowHelperSource = """
+            #include <signal.h>
+            #include <stdlib.h>
+            #include <string.h>
+            #include <unistd.h>
+            int main(int argc, char **argv) {
+                int fd = -1;
+                for (int i = 1; i < argc; i++) {
+                    if (strcmp(argv[i], "--help") == 0) return 0;
+                    if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) fd = atoi(argv[i + 1]);
+                }
+                sleep(5);
+                if (fd >= 0 && write(fd, "1", 1) != 1) return 1;
+                for (;;) pause();
+            }
+            """
+
+        @Test("plugin killed while its new helper is not ready yet: the next ADD replaces that helper, not trusts it",
+              .enabled(if: Command.which("cc") != nil, "needs a C compiler for the slow fake helper"))
+        func killedBeforeHelperReady() throws {
+            var f = try RelFixture()
+            defer { f.finish() }
+            let fakeDir = f.scratch + "/fakebin"
+            try FileManager.default.createDirectory(atPath: fakeDir, withIntermediateDirectories: true)
+            try Scratch.write(Self.slowHelperSource, to: fakeDir + "/slow.c")
+            let cc = Command.run(["cc", "-O1", "-o", fakeDir + "/slirp4netns", fakeDir + "/slow.c"], timeout: 60)
+            try #require(cc.succeeded, "\(cc)")
+            try f.user.chown(fakeDir)
+            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-unready")
+            let slow = try f.pluginConf(conflist, ["backendPath": fakeDir + "/slirp4netns"])
+            let netns = try f.makeNetns("ur", count: 2)
+
+            // ADD with the slow helper, SIGKILLed after 1.5 s while it waits for the helper.
+            let env = f.pluginEnv("ADD", containerID: "rel-ur-0", netns: netns[0])
+            let vars = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let killed = f.session.exec(["timeout", "-s", "KILL", "1.5", "/usr/bin/env", "-i"] + vars + [Products.rootlessNetns],
+                                        timeout: 30, input: slow)
+            #expect(killed.status == 137, "\(killed)")
+            let fake = try #require(f.helpers().first { $0.cmdline.first == fakeDir + "/slirp4netns" }, "\(f.helpers())")
+
+            // The next ADD (normal config, same state dir) must not adopt the half-started helper.
+            let add = f.cni(conflist, "add", netns[1], containerID: "rel-ur-1")
+            try #require(add.succeeded, "\(add)")
+            #expect(!Procs.isAlive(fake.pid), "the unready helper was kept")
+            let helpers = f.helpers()
+            #expect(helpers.count == 1 && helpers.first?.cmdline.first != fakeDir + "/slirp4netns", "\(helpers)")
+            let port = TCP.randomPort()
+            let server = try TCP.server(port: port, reply: "ready-helper")
+            defer { server.stop() }
+            #expect(TCP.waitReady(server))
+            let r = f.session.exec(["nsenter", "--net=\(netns[1])", "/usr/bin/python3", "-c", TCP.clientScript,
+                                    "10.0.2.2", "\(port)", "3"], timeout: 20)
+            #expect(r.stdout.contains("ready-helper"), "\(r)")
+            #expect(f.cni(conflist, "del", netns[0], containerID: "rel-ur-0").succeeded)
+            #expect(f.cni(conflist, "del", netns[1], containerID: "rel-ur-1").succeeded)
+            f.expectClean(stateDir, "after DEL")
         }
 
         @Test("helper SIGKILLed while attached: CHECK says 51, next ADD restarts it, existing containers reach the host again")

@@ -184,7 +184,7 @@ struct RelFixture {
 
     /// Forced cleanup of everything the test may have left, then the session.
     func finish() {
-        for dir in stateDirs + [user.runtimeDir + "/rootless-netns"] {
+        for dir in stateDirs + [user.runtimeDir + "/rootless-netns"] where FileManager.default.fileExists(atPath: dir) {
             _ = session.rootlessNetns(["cleanup", "--state-dir", dir])
         }
         if !netns.isEmpty {
@@ -228,21 +228,24 @@ enum Parallel {
     }
 }
 
-/// Samples the helper count in the background (every 50 ms) while parallel work runs.
+/// Samples the helper count (and optionally the attachment count) in the background, every
+/// 50 ms, while parallel work runs.
 final class HelperSampler: @unchecked Sendable {
     private let lock = NSLock()
     private var running = true
     private var maxSeen = 0
     private var samples = 0
+    private var counts: [Int] = []
     private var thread: Thread?
 
-    init(uid: UInt32) {
+    init(uid: UInt32, attachments: (@Sendable () -> Int)? = nil) {
         let t = Thread { [self] in
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
                 let n = Procs.helpers(uid: uid).count
-                lock.lock(); maxSeen = max(maxSeen, n); samples += 1; lock.unlock()
+                let a = attachments?()
+                lock.lock(); maxSeen = max(maxSeen, n); samples += 1; if let a { counts.append(a) }; lock.unlock()
                 usleep(50_000)
             }
         }
@@ -256,6 +259,14 @@ final class HelperSampler: @unchecked Sendable {
         usleep(120_000)
         lock.lock(); defer { lock.unlock() }
         return (maxSeen, samples)
+    }
+
+    /// The attachment counts sampled so far (and forgets them: the next phase starts afresh).
+    func takeCounts() -> [Int] {
+        lock.lock(); defer { lock.unlock() }
+        let c = counts
+        counts = []
+        return c
     }
 }
 

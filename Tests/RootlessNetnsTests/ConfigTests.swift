@@ -24,6 +24,14 @@ import Testing
         #expect(c.guestAddress?.description == "10.0.2.100")
     }
 
+    /// A config without `type` cannot have come from libcni: refused before anything happens.
+    @Test func missingTypeIsRefused() throws {
+        let conf = try netConf(#"{"cniVersion":"1.0.0","name":"n","delegates":[{"type":"bridge"}]}"#)
+        let e = cniError { _ = try RootlessConfig.parse(conf) }
+        #expect(e?.code == 7)
+        #expect(e?.msg.contains("type") == true)
+    }
+
     @Test func cliDefaultsMatchParseDefaults() throws {
         let d = RootlessConfig.defaults(stateDir: "/s")
         let p = try parseConfig()

@@ -79,8 +79,12 @@ import Testing
         t.file("state/lock")
         t.file("state/helper.json", "{}")
         t.file("state/attachments/c@eth0.json", "{}")
+        // Temp files of a run killed mid-write go too; a user's file does not.
+        t.file("state/resolv.conf.tmp-4242", "x")
+        t.file("state/helper.json.tmp-7", "x")
+        t.file("state/notes.txt", "mine")
         #expect(state.removeAllButLock().isEmpty)
-        #expect(try FS.listDirectory(state.root) == ["lock"])
+        #expect(try FS.listDirectory(state.root) == ["lock", "notes.txt"])
         #expect(StateDir(root: t.path + "/missing").removeAllButLock().isEmpty)
     }
 }
@@ -234,6 +238,26 @@ import Testing
         #expect(HelperRecord.load(state) == r)
         t.file("helper.json", "garbage")
         #expect(HelperRecord.load(state) == nil)
+    }
+
+    /// Older records have no "ready" key: they were written after the helper was ready.
+    @Test func readyFlag() throws {
+        var r = HelperRecord(backend: .slirp4netns, identity: ProcessIdentity(pid: 7, startTime: 9, exe: "/usr/bin/slirp4netns"),
+                             netns: "/n", guestAddress: "", dnsServers: [])
+        #expect(r.ready)
+        r.ready = false
+        #expect(HelperRecord(json: r.json())?.ready == false)
+        let legacy: JSON = ["backend": "slirp4netns", "pid": 7, "startTime": 9, "exe": "/usr/bin/slirp4netns"]
+        #expect(HelperRecord(json: legacy)?.ready == true)
+    }
+
+    /// A record naming a live process exactly (pid, start time, exe) is still not our helper
+    /// unless that process is a helper of the recorded namespace.
+    @Test func isAliveRequiresAHelperOfTheNamespace() throws {
+        let me = try #require(Processes.identity(of: getpid()))
+        let forged = HelperRecord(backend: .slirp4netns, identity: me, netns: "/run/user/1/netns/rootless-netns-x",
+                                  guestAddress: "", dnsServers: [])
+        #expect(!forged.isAlive)
     }
 
     /// A pid that cannot be ours (pid 0 / start time mismatch) is never alive.

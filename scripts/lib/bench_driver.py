@@ -278,18 +278,19 @@ def start_slirp(binary: str, ns: str, mtu: int, api: str | None, features: list[
     return p, dt
 
 
-def pasta_args(ns: str, mtu: int, pidfile: str) -> list[str]:
+def pasta_args(ns: str, mtu: int, pidfile: str, tcp: str = "none") -> list[str]:
     return ["--config-net", "--netns", ns, "--pid", pidfile, "--quiet", "--mtu", str(mtu),
-            "-t", "none", "-u", "none", "-T", "none", "-U", "none", "-4", "--dns-forward", "169.254.1.1"]
+            "-t", tcp, "-u", "none", "-T", "none", "-U", "none", "-4", "--dns-forward", "169.254.1.1"]
 
 
-def start_pasta(binary: str, ns: str, mtu: int, pidfile: str, extra: list[str] | None = None) -> tuple[int, float]:
-    """pasta as the plugin starts it; returns (daemon pid, ms until the foreground process exited)."""
+def start_pasta(binary: str, ns: str, mtu: int, pidfile: str, tcp: str = "none") -> tuple[int, float]:
+    """pasta as the plugin starts it; returns (daemon pid, ms until the foreground process exited).
+    `tcp`: pasta's -t spec (e.g. 127.0.0.1/HOSTPORT:GUESTPORT for the reference's forward)."""
     try:
         os.unlink(pidfile)
     except FileNotFoundError:
         pass
-    argv = [binary] + pasta_args(ns, mtu, pidfile) + (extra or [])
+    argv = [binary] + pasta_args(ns, mtu, pidfile, tcp)
     t0 = NOW()
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        start_new_session=True)
@@ -430,8 +431,9 @@ def slirp_api(sock: str, req: dict) -> dict:
 
 
 def cmd_ref_start(o) -> dict:
-    """Reference for throughput: a netns and the helper started by hand (no plugin); for
-    slirp4netns also a host forward 127.0.0.1:hostport -> 10.0.2.100:guestport."""
+    """Reference for throughput: a netns and the helper started by hand (no plugin), with a host
+    forward 127.0.0.1:hostport -> the netns's guestport (slirp4netns: `add_hostfwd` to 10.0.2.100
+    on its API socket; pasta: `-t 127.0.0.1/hostport:guestport`)."""
     ns = Namespaces(o.prefix).add("ref")
     binary = shutil.which(o.backend)
     if o.backend == "slirp4netns":
@@ -449,7 +451,11 @@ def cmd_ref_start(o) -> dict:
             if "return" not in reply:
                 raise ToolError(f"add_hostfwd: {reply}")
         return {"netns": ns, "pid": p.pid, "gateway": "10.0.2.2"}
-    pid, _ = start_pasta(binary, ns, o.mtu, os.path.join(o.work, "pasta-ref.pid"))
+    tcp = "none"
+    if o.hostfwd:
+        hp, gp = o.hostfwd.split(":")
+        tcp = f"127.0.0.1/{hp}:{gp}"
+    pid, _ = start_pasta(binary, ns, o.mtu, os.path.join(o.work, "pasta-ref.pid"), tcp)
     gw = default_gateway(ns)
     return {"netns": ns, "pid": pid, "gateway": gw}
 

@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -112,9 +113,9 @@ class Bench:
         self.ref_helpers: list[int] = []
         self.root_netns: list[str] = []
         self.p = dict(
-            version_n=15 if self.quick else 40,
-            warm_n=8 if self.quick else 20,
-            warm_blocks=2,
+            version_n=20 if self.quick else 100,
+            warm_n=8 if self.quick else 15,
+            warm_blocks=2 if self.quick else 3,
             cold_n=4 if self.quick else 15,
             helper_n=5 if self.quick else 15,
             levels=[1, 20, 50] if self.quick else [1, 50, 200],
@@ -123,6 +124,7 @@ class Bench:
             ni_n=8 if self.quick else 30,
             ni_sizes=[1, 100, 1000],
             iperf_t=1 if self.quick else 3,
+            iperf_reps=1 if self.quick else 3,
         )
 
     # -- running things -------------------------------------------------------
@@ -132,6 +134,9 @@ class Bench:
                         for a in argv)
         text = text.replace(self.uwork, "$XDG_RUNTIME_DIR/bench-work").replace(self.work, "$WORK")
         text = text.replace(ROOT + "/", "").replace(self.xdg, "$XDG_RUNTIME_DIR")
+        if fig == "7":   # random free ports: one line per distinct command
+            text = re.sub(r"--hostfwd 2\d{4}:", "--hostfwd $HOSTPORT:", text)
+            text = re.sub(r"-p 2\d{4}\b", "-p $PORT", text)
         if (fig, text) not in self.commands:
             self.commands.append((fig, text))
 
@@ -412,27 +417,37 @@ class Bench:
         return {"gbps": end["sum_received"]["bits_per_second"] / 1e9,
                 "retransmits": end.get("sum_sent", {}).get("retransmits")}
 
+    def repeated(self, one) -> dict:
+        runs = [one() for _ in range(self.p["iperf_reps"])]
+        g = [x["gbps"] for x in runs]
+        return {"gbps": med(g), "samples": g, "retransmits": [x["retransmits"] for x in runs]}
+
     def c2h(self, ns: str, gw: str) -> dict:
         self.token_check(ns, gw)
-        port = self.free_port()
-        srv = self.host_iperf_server(port)
-        try:
-            return self.iperf_client(self.session_argv(
-                ["nsenter", f"--net={ns}", "iperf3", "-c", gw, "-p", str(port), "-t", str(self.p["iperf_t"]), "-J"]))
-        finally:
-            self.reap(srv)
+
+        def one():
+            port = self.free_port()
+            srv = self.host_iperf_server(port)
+            try:
+                return self.iperf_client(self.session_argv(
+                    ["nsenter", f"--net={ns}", "iperf3", "-c", gw, "-p", str(port), "-t", str(self.p["iperf_t"]), "-J"]))
+            finally:
+                self.reap(srv)
+        return self.repeated(one)
 
     def h2c(self, ns: str, host_port: int, guest_port: int) -> dict:
-        argv = self.session_argv(["nsenter", f"--net={ns}", "iperf3", "-s", "-p", str(guest_port), "-1"])
-        self.note_cmd("7", argv)
-        srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.children.append(srv)
-        try:
-            self.wait_listen(srv.pid, guest_port)
-            return self.iperf_client(["iperf3", "-c", "127.0.0.1", "-p", str(host_port),
-                                      "-t", str(self.p["iperf_t"]), "-J"])
-        finally:
-            self.reap(srv)
+        def one():
+            argv = self.session_argv(["nsenter", f"--net={ns}", "iperf3", "-s", "-p", str(guest_port), "-1"])
+            self.note_cmd("7", argv)
+            srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.children.append(srv)
+            try:
+                self.wait_listen(srv.pid, guest_port)
+                return self.iperf_client(["iperf3", "-c", "127.0.0.1", "-p", str(host_port),
+                                          "-t", str(self.p["iperf_t"]), "-J"])
+            finally:
+                self.reap(srv)
+        return self.repeated(one)
 
     def reap(self, p: subprocess.Popen) -> None:
         try:
@@ -468,7 +483,7 @@ class Bench:
             state = f"rcnib-tp-{tag}"
             conf = self.user_conf(f"tp-{tag}", backend, mtu, state, bmtu)
             guest = 5201
-            hp = self.free_port() if backend == "slirp4netns" else 0
+            hp = self.free_port()
             # ours
             try:
                 a = self.driver("7", "user", ["attach", "--name", "tp"] + (["--hostfwd", f"{hp}:{guest}"] if hp else [])
@@ -485,7 +500,7 @@ class Bench:
                 log(f"throughput ours {tag}: {e}")
             # reference: the helper alone, started by hand into a fresh netns
             if bmtu is not None:
-                hp2 = self.free_port() if backend == "slirp4netns" else 0
+                hp2 = self.free_port()
                 try:
                     r = self.driver("7", "user", ["ref-start", "--backend", backend, "--mtu", str(mtu),
                                                   "--prefix", "rcnib-t", "--work", self.uwork] +
@@ -572,7 +587,7 @@ class Bench:
         W(f"| memory | {m['mem']} |")
         W(f"| kernel | {m['kernel']} |")
         W(f"| OS | {m['os']} |")
-        W(f"| toolchain | {m['swift']}; plugins built `swift build -c release --static-swift-stdlib`; commit {m['commit']} |")
+        W(f"| toolchain | {m['swift']}; plugins built by `scripts/build-release` (rootless-netns fully static, netstat-inspect with the static Swift stdlib); commit {m['commit']} |")
         W(f"| reference | {m['pkgs']}; Python {m['python']} |")
         W("")
 
@@ -726,30 +741,28 @@ class Bench:
             def g(row, k):
                 return row[k]["gbps"] if k in row else float("nan")
 
+            def gs(row, k):
+                if k not in row:
+                    return "—"
+                xs = row[k]["samples"]
+                return f"{f(med(xs), 2)} Gbit/s" + (f" ({f(min(xs), 2)}–{f(max(xs), 2)})" if len(xs) > 1 else "")
+
             for row in tp:
                 b = row["backend"]
                 oc, rc, oh, rh = g(row, "oursC2H"), g(row, "refC2H"), g(row, "oursH2C"), g(row, "refH2C")
                 bm = f"{row['bridgeMtu']}{' (bridge default)' if row['bridgeMtuDefault'] else ''}"
-                if b == "pasta":
-                    h2c_o = h2c_r = "n/a¹"
-                    h2c_ratio = "n/a"
-                else:
-                    h2c_o, h2c_r, h2c_ratio = f"{f(oh, 2)} Gbit/s", (f"{f(rh, 2)} Gbit/s" if rh == rh else "—"), fr(ratio(oh, rh))
-                rc_s = f"{f(rc, 2)} Gbit/s" if rc == rc else "—"
-                sec7.append(f"| {b} | {row['mtu']} | {bm} | {f(oc, 2)} Gbit/s | {rc_s} | {fr(ratio(oc, rc))} | "
+                h2c_o, h2c_r = gs(row, "oursH2C"), gs(row, "refH2C")
+                h2c_ratio = fr(ratio(oh, rh))
+                rc_s = gs(row, "refC2H")
+                sec7.append(f"| {b} | {row['mtu']} | {bm} | {gs(row, 'oursC2H')} | {rc_s} | {fr(ratio(oc, rc))} | "
                             f"{h2c_o} | {h2c_r} | {h2c_ratio} |")
                 for k in ("oursError", "refError"):
                     if k in row:
                         sec7.append(f"| | | | {k}: {row[k][:200]} | | | | | |")
                 if not row["bridgeMtuDefault"]:
-                    summary.append((f"7. {b} MTU {row['mtu']}: container → host", f"{f(oc, 2)} Gbit/s", rc_s, fr(ratio(oc, rc)),
+                    summary.append((f"7. {b} MTU {row['mtu']}: container → host", gs(row, "oursC2H"), rc_s, fr(ratio(oc, rc)),
                                     "(reported)", None))
-                    if b == "slirp4netns":
-                        summary.append((f"7. {b} MTU {row['mtu']}: host → container", h2c_o, h2c_r, h2c_ratio, "(reported)", None))
-            sec7.append("")
-            sec7.append("¹ pasta host → container: not produced. The plugin's pasta backend cannot add port forwards at "
-                        "run time (pasta 2023-03 has no API for it; ADD with `portMappings` fails with a clear error), "
-                        "so there is no mapping to measure; the reference would need pasta restarted with `-t`.")
+                    summary.append((f"7. {b} MTU {row['mtu']}: host → container", h2c_o, h2c_r, h2c_ratio, "(reported)", None))
         # figure 8
         sec8: list[str] = []
         rs8 = r.get("rss")
@@ -842,15 +855,18 @@ class Bench:
                 "stdout to /dev/null. The inspect reference is the two `ip` runs back to back (issue 7's "
                 "definition; inspect also reads routes, which `ip -j addr show` does not).")
         section("7. Throughput (iperf3)", sec7, "7",
-                f"`iperf3 -t {p['iperf_t']}` (one TCP stream, receiver's rate). Container → host: `iperf3 -s -B "
+                f"`iperf3 -t {p['iperf_t']}`, {p['iperf_reps']} run(s) per cell: median (min–max) of the receiver's "
+                "rate, one TCP stream. Container → host: `iperf3 -s -B "
                 "127.0.0.1` on the host, client in the container netns to the host-loopback mapping (slirp4netns: "
                 "10.0.2.2 with `allowHostLoopback`; pasta: the namespace's default gateway, which pasta maps to the "
                 "host's loopback -- checked with a token server on 127.0.0.1 before any traffic). Host → container: "
-                "`iperf3 -c 127.0.0.1:PORT` through a `portMappings` entry (slirp4netns `add_hostfwd` to the shared "
-                "namespace, then portmap DNAT to the container). The conflist `mtu` is the helper MTU; the bridge "
-                "delegate gets the same `mtu` (its own default is 1500, shown in the extra row). Reference: a netns "
-                "and the helper started by hand with the same MTU, no plugin, no bridge (client in that netns; "
-                "slirp4netns `add_hostfwd` to 10.0.2.100 by hand).")
+                "`iperf3 -c 127.0.0.1 -p PORT` through a `portMappings` entry (slirp4netns: `add_hostfwd` to the shared "
+                "namespace, then portmap DNAT to the container; pasta: the plugin's forwarder inside the shared "
+                "namespace, which this pasta release needs because it cannot add forwards at run time). The conflist "
+                "`mtu` is the helper MTU; the bridge delegate gets the same `mtu` (its own default is 1500, shown in "
+                "the extra row). Reference: a netns and the helper started by hand with the same MTU, no plugin, no "
+                "bridge; client in that netns; forward by hand (slirp4netns `add_hostfwd` to 10.0.2.100, pasta "
+                "`-t 127.0.0.1/PORT:5201`). Traffic stays on the host's loopback and in the bench's namespaces.")
         section("8. Peak RSS and binary sizes", sec8, "8",
                 "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (Swift "
                 "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.")
@@ -860,6 +876,13 @@ class Bench:
         for line in verdicts:
             W(f"- {line}")
         W("")
+        notes = self.notes_from_numbers()
+        if notes:
+            W("Context for the targets, from this run's numbers:")
+            W("")
+            for line in notes:
+                W(f"- {line}")
+            W("")
         W("## Commands")
         W("")
         W("`$WORK` is the bench's temporary directory; `cnitool --user rcni-bench session exec --` enters the bench "
@@ -867,8 +890,8 @@ class Bench:
           f"/run/user/{self.uid}. Driver subcommands are in `scripts/lib/bench_driver.py`.")
         W("")
         W("```sh")
-        W(f"scripts/bench{' --quick' if self.quick else ''}      # as root: WITH_BENCH=1 scripts/setup; swift build -c release "
-          "--static-swift-stdlib --product rootless-netns (and netstat-inspect); useradd rcni-bench; cnitool --user "
+        W(f"scripts/bench{' --quick' if self.quick else ''}      # as root: WITH_BENCH=1 scripts/setup; scripts/build-release "
+          "(rootless-netns fully static, netstat-inspect static stdlib); useradd rcni-bench; cnitool --user "
           "rcni-bench session start; then:")
         last = None
         for fig, cmd in self.commands:
@@ -892,9 +915,48 @@ class Bench:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as fh:
             fh.write("\n".join(L).rstrip() + "\n")
-        with open(os.path.join(self.work, "results.json"), "w") as fh:
-            json.dump({"params": self.p, "results": self.res, "failed": self.failed}, fh, indent=1)
         return verdicts
+
+    def notes_from_numbers(self) -> list[str]:
+        r, out = self.res, []
+        v = r.get("version")
+        if v and "true" in v:
+            floor = med(v["true"])
+            go = med(v["bridge"] + v["host-local"] + v["portmap"])
+            out.append(f"VERSION: the fork/exec floor (`/bin/true`) is {f(floor, 2)} ms; above it rootless-netns "
+                       f"takes {f(med(v['rootless-netns']) - floor, 2)} ms and the Go plugins "
+                       f"{f(go - floor, 2)} ms (pooled).")
+        ns6 = r.get("netstat")
+        if v and ns6:
+            one = ns6.get("1")
+            if one:
+                out.append(f"netstat-inspect: starting the process alone (VERSION) takes {f(med(v['netstat-inspect']), 2)} "
+                           f"ms, while `ip -j -s link show` on 1 interface takes {f(med(one['times']['ip-stats']), 2)} ms "
+                           "in all, so ≤ 0.5x cannot be reached on small namespaces by a separate process; at 1000 "
+                           "interfaces the per-interface work decides.")
+        pr, w = r.get("parallel"), r.get("warm")
+        if pr and w and "slirp4netns" in w:
+            o = pr["ours"]
+            serial = self.p["parallel"] * med(w["slirp4netns"]["add"])
+            out.append(f"Parallel: {self.p['parallel']} × the warm ADD = {f(serial)} ms vs the measured wall "
+                       f"{f(o['addWall'])} ms: ADDs into one shared namespace run one at a time (the state-dir lock "
+                       "is held across the whole delegate chain), so p99 ≈ wall.")
+        s = r.get("scale")
+        if s:
+            lv = [str(x) for x in self.p["levels"]]
+            o1, oN = med(s["ours"]["levels"][lv[0]]["add"]), med(s["ours"]["levels"][lv[-1]]["add"])
+            r1, rN = med(s["ref"]["levels"][lv[0]]["add"]), med(s["ref"]["levels"][lv[-1]]["add"])
+            out.append(f"Scale: the reference chain alone grows by {rN - r1:+.1f} ms from {lv[0]} to {lv[-1]} containers "
+                       f"(host-local's directory, iptables chains per container); rootless-netns grows by "
+                       f"{oN - o1:+.1f} ms.")
+        c = r.get("cold")
+        if c:
+            for b, d in c.items():
+                h = d["helper"]
+                out.append(f"Cold ADD ({b}): besides the helper's own start-up the plugin creates the netns "
+                           f"(`unshare --net=FILE true` takes {f(med(h['netnsCreate']))} ms as a process) and runs "
+                           f"`{b} --help` to probe features ({f(med(h['helpExec']))} ms) before every start.")
+        return out
 
     # -- cleanup ------------------------------------------------------------------
 
@@ -937,9 +999,10 @@ def main() -> int:
     finally:
         b.cleanup()
     total = time.time() - (o.started or time.time() - (time.monotonic() - T_START))
-    verdicts = b.write_doc(o.out, total)
     if o.json:
-        shutil.copy(os.path.join(b.work, "results.json"), o.json)
+        with open(o.json, "w") as fh:
+            json.dump({"params": b.p, "results": b.res, "failed": b.failed}, fh, indent=1)
+    verdicts = b.write_doc(o.out, total)
     print(f"\nwrote {o.out} ({total:.0f} s)")
     for v in verdicts:
         print("  " + v)
