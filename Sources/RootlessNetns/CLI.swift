@@ -106,7 +106,13 @@ struct CLI {
 
     /// Forced teardown: forget every attachment, stop the helper, remove the namespace and state.
     func cleanup(_ context: Context) throws -> Int32 {
-        guard FS.exists(context.state.root) else { return 0 }
+        // Without a state dir (e.g. XDG_RUNTIME_DIR was removed) there is no lock to take, but a
+        // stranded helper or namespace may still exist: teardown finds them by the netns path.
+        guard FS.exists(context.state.root) else {
+            let errors = SharedNetns(context: context).teardown()
+            for e in errors { fail("\(e)") }
+            return errors.isEmpty ? 0 : 1
+        }
         let lock = try Lock.exclusive(context.state.lock, timeoutMs: 60_000)
         let errors = SharedNetns(context: context).teardown()
         lock.release()

@@ -176,7 +176,9 @@ struct RootlessNetnsTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
         #expect(left == ["lock"], "state left: \(left)")
         if let pause = f.session.pausePid {
-            let mounts = (try? String(contentsOfFile: "/proc/\(pause)/mountinfo", encoding: .utf8)) ?? ""
+            // (String(contentsOfFile:) stops at the first 4 KiB of a /proc file: read it whole.)
+            let mounts = String(decoding: FileHandle(forReadingAtPath: "/proc/\(pause)/mountinfo")?.readDataToEndOfFile() ?? Data(),
+                                as: UTF8.self)
             #expect(!mounts.contains("rootless-netns"), "mounts left in the session")
         }
 
