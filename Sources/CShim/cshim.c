@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -148,9 +147,6 @@ static void child_cloexec_from_3(void) {
     }
 }
 
-/// The parent's pid, taken before fork: a child that outlives it must notice (see step 2).
-static pid_t spawn_parent;
-
 static void child_main(const struct cshim_child_spec *s, int errpipe_w) {
     child_reset_signals();
 
@@ -172,12 +168,9 @@ static void child_main(const struct cshim_child_spec *s, int errpipe_w) {
     // 2. process group / session.
     if (s->session == CSHIM_SESSION_PGID && setpgid(0, 0) < 0)
         child_fail(errfd, CSHIM_STEP_SESSION, -1, errno);
-    // Run-to-completion children (delegates) die with the plugin: a plugin killed mid-ADD must
-    // not leave a delegate running into the next operation. Daemons (setsid) outlive us.
-    if (s->session == CSHIM_SESSION_PGID) {
-        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != spawn_parent) _exit(127);  // the parent died before prctl took effect
-    }
+    // Delegates are deliberately NOT tied to our life (no PR_SET_PDEATHSIG): a delegate killed
+    // between two iptables calls leaves rules its own DEL cannot undo ("CHAIN_DEL ... busy"),
+    // while one that finishes after we died leaves state its DEL removes.
     if (s->session == CSHIM_SESSION_SETSID && setsid() < 0)
         child_fail(errfd, CSHIM_STEP_SESSION, -1, errno);
 
@@ -214,7 +207,6 @@ pid_t cshim_spawn(const struct cshim_child_spec *spec, int errpipe_w) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    spawn_parent = getpid();
     pid_t pid = fork();
     if (pid == 0) child_main(spec, errpipe_w);  // never returns
     int saved = errno;
@@ -231,7 +223,6 @@ int cshim_netns_create(const char *path, int *step) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    spawn_parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
