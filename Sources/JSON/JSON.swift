@@ -10,13 +10,18 @@ public enum JSON: Sendable, Equatable {
     case object(JSONObject)
 }
 
-/// An insertion-ordered JSON object. Lookups are linear: CNI objects have a handful of keys.
+/// An insertion-ordered JSON object. Small objects (CNI configs have a handful of keys) are
+/// searched linearly; from `indexThreshold` keys on a dictionary index keeps lookups and inserts
+/// O(1), so a report with thousands of interfaces is not built in quadratic time.
 public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var entries: [(key: String, value: JSON)]
+    private var index: [String: Int]?
+    static let indexThreshold = 16
 
     public init() { entries = [] }
     public init(_ entries: [(String, JSON)]) {
         self.entries = []
+        self.entries.reserveCapacity(entries.count)
         for (k, v) in entries { self[k] = v }
     }
     public init(dictionaryLiteral elements: (String, JSON)...) { self.init(elements) }
@@ -25,13 +30,36 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return entries.firstIndex(where: { $0.key == key })
+    }
+
+    private mutating func rebuildIndex() {
+        guard entries.count >= Self.indexThreshold else { index = nil; return }
+        var map: [String: Int] = [:]
+        map.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() { map[e.key] = i }
+        index = map
+    }
+
     public subscript(key: String) -> JSON? {
-        get { entries.first(where: { $0.key == key })?.value }
+        get { position(of: key).map { entries[$0].value } }
         set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
+            if let i = position(of: key) {
+                if let newValue {
+                    entries[i].value = newValue
+                } else {
+                    entries.remove(at: i)
+                    rebuildIndex()
+                }
             } else if let newValue {
                 entries.append((key, newValue))
+                if index != nil {
+                    index?[key] = entries.count - 1
+                } else if entries.count >= Self.indexThreshold {
+                    rebuildIndex()
+                }
             }
         }
     }
