@@ -1,0 +1,208 @@
+import Foundation
+
+/// A fake delegate (python3) with more behaviours than `FakePlugin`. Config keys:
+///   - `relExit` N, `relMsg`: CNI error JSON with code N, exit N (on `relOn` commands, default all);
+///   - `relHang` COMMAND: sleep 120 s on that command;
+///   - `relGarbage` TEXT (+ `relGarbageExit` N): print TEXT instead of a result, exit N (default 0);
+///   - `relFailStatus` N: STATUS fails with code N.
+/// Each run appends `{"plugin","command","containerID","env": <its whole exec environment>}` to
+/// `relfake.jsonl` next to it (read from /proc/self/environ: python's locale coercion cannot add to it).
+/// ADD prints prevResult when given, else one interface and `relAddress` (default 10.99.0.2/24).
+enum RelPlugin {
+    static let names = ["relfake", "relfake2", "relhang", "relgarbage"]
+
+    static func install(in dir: String) throws {
+        for n in names { try Scratch.write(source, to: "\(dir)/\(n)", mode: 0o755) }
+    }
+
+    static func log(_ dir: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: dir + "/relfake.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { Command.jsonObject(String($0)) }
+    }
+
+    /// A rootless-netns plugin entry (slirp4netns, host loopback off) with these delegates.
+    static func rootlessEntry(stateDir: String, delegates: [[String: Any]]) -> [String: Any] {
+        ["type": "rootless-netns", "backend": "slirp4netns", "stateDir": stateDir, "delegates": delegates]
+    }
+
+    static let source = #"""
+    #!/usr/bin/env python3
+    import json, os, sys, time
+    raw = sys.stdin.read()
+    try:
+        conf = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        conf = {"unparsable": raw[:200]}
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open("/proc/self/environ", "rb") as f:
+        env = dict(kv.split("=", 1) for kv in f.read().decode(errors="replace").split("\0") if "=" in kv)
+    cmd = env.get("CNI_COMMAND", "")
+    with open(os.path.join(here, "relfake.jsonl"), "a") as f:
+        f.write(json.dumps({"plugin": os.path.basename(__file__), "command": cmd,
+                            "containerID": env.get("CNI_CONTAINERID", ""), "env": env}) + "\n")
+    version = conf.get("cniVersion", "1.0.0")
+    if cmd == "VERSION":
+        print(json.dumps({"cniVersion": version, "supportedVersions": ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]}))
+        sys.exit(0)
+    if conf.get("relHang") == cmd:
+        time.sleep(120)
+    on = conf.get("relOn")
+    if "relExit" in conf and (on is None or on == cmd):
+        code = int(conf["relExit"])
+        print(json.dumps({"cniVersion": version, "code": code, "msg": conf.get("relMsg", "rel failure"),
+                          "details": "from " + os.path.basename(__file__)}))
+        sys.exit(code)
+    if cmd == "STATUS" and "relFailStatus" in conf:
+        print(json.dumps({"cniVersion": version, "code": int(conf["relFailStatus"]), "msg": "delegate unavailable"}))
+        sys.exit(1)
+    if "relGarbage" in conf and cmd == "ADD":
+        sys.stdout.write(conf["relGarbage"])
+        sys.exit(int(conf.get("relGarbageExit", 0)))
+    if cmd == "ADD":
+        if "prevResult" in conf:
+            print(json.dumps(conf["prevResult"]))
+        else:
+            ip = {"address": conf.get("relAddress", "10.99.0.2/24"), "interface": 0}
+            if version < "1.0.0":
+                ip["version"] = "4"
+            print(json.dumps({"cniVersion": version,
+                              "interfaces": [{"name": env.get("CNI_IFNAME", ""), "sandbox": env.get("CNI_NETNS", "")}],
+                              "ips": [ip]}))
+    """#
+}
+
+/// Python run inside the session (no shell anywhere).
+enum RelScripts {
+    /// `netns_batch.py add|del DIR NAME...`: container namespaces (an empty file with a new netns
+    /// bind-mounted on it by `unshare --net=FILE`, lo up); prints each path.
+    static let netnsBatch = #"""
+    import ctypes, os, subprocess, sys
+    action, d, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+    libc = ctypes.CDLL(None, use_errno=True)
+    if action == "add":
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        for n in names:
+            p = os.path.join(d, n)
+            open(p, "a").close()
+            subprocess.run(["unshare", "--net=" + p, "ip", "link", "set", "lo", "up"], check=True)
+            print(p)
+    else:
+        for n in names:
+            p = os.path.join(d, n)
+            libc.umount2(p.encode(), 2)
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+    """#
+
+    /// `umask_exec.py MASK PROGRAM ARGS...`: exec PROGRAM with that umask (a runtime with umask 0).
+    static let umaskExec = #"""
+    import os, sys
+    os.umask(int(sys.argv[1], 8))
+    os.execv(sys.argv[2], sys.argv[2:])
+    """#
+
+    /// `crash_loop.py SPEC.json`: runs the plugin binary directly `runs` times, each time for a
+    /// random container with the op its state calls for (ADD when detached; DEL when attached or
+    /// unknown, as a runtime retries DEL after a failure), and SIGKILLs it after a random delay of
+    /// 0..maxDelayMs unless it finished first. After each run: live helpers counted, the lock
+    /// must be free. Then convergence: DEL, ADD, DEL every container without kills. Prints JSON.
+    static let crashLoop = #"""
+    import fcntl, json, os, random, subprocess, sys, time
+    spec = json.load(open(sys.argv[1]))
+    random.seed(spec["seed"])
+    conf = spec["config"].encode()
+    base = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "XDG_RUNTIME_DIR": spec["xdg"],
+            "CNI_PATH": spec["cniPath"], "CNI_IFNAME": "eth0"}
+    ctrs = spec["containers"]
+    state = {c["id"]: "detached" for c in ctrs}
+    lockpath = os.path.join(spec["stateDir"], "lock")
+
+    def owned(pid):
+        try:
+            return os.stat(f"/proc/{pid}").st_uid == os.getuid()
+        except OSError:
+            return False
+
+    def helpers():
+        procs = {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    s = f.read()
+            except OSError:
+                continue
+            comm = s[s.index("(") + 1:s.rindex(")")]
+            fields = s[s.rindex(")") + 2:].split()
+            procs[int(name)] = (comm, fields[0], int(fields[1]))
+        # Ours only: other users' processes (other test suites) show as the overflow uid here.
+        hs = [p for p, (c, st, pp) in procs.items() if c == "slirp4netns" and st not in "ZX" and owned(p)]
+        return [p for p in hs if procs[p][2] not in hs]
+
+    def lock_free():
+        try:
+            fd = os.open(lockpath, os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        try:
+            deadline = time.monotonic() + 2
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        return False
+                    time.sleep(0.01)
+        finally:
+            os.close(fd)
+
+    def run(c, cmd, delay):
+        env = dict(base, CNI_COMMAND=cmd, CNI_CONTAINERID=c["id"], CNI_NETNS=c["netns"])
+        p = subprocess.Popen([spec["plugin"]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        try:
+            out, err = p.communicate(conf, timeout=delay)
+            return False, p.returncode, out.decode(errors="replace"), err.decode(errors="replace")[-400:]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            return True, p.returncode, out.decode(errors="replace"), ""
+
+    report = {"runs": 0, "killed": 0, "completed": 0, "failures": [], "maxHelpers": 0,
+              "lockStuck": 0, "delays": [], "converge": []}
+    t0 = time.monotonic()
+    for i in range(spec["runs"]):
+        c = random.choice(ctrs)
+        cmd = "ADD" if state[c["id"]] == "detached" else "DEL"
+        delay = random.uniform(0, spec["maxDelayMs"]) / 1000.0
+        killed, rc, out, err = run(c, cmd, delay)
+        report["runs"] += 1
+        report["delays"].append(round(delay * 1000))
+        if killed:
+            report["killed"] += 1
+            state[c["id"]] = "unknown"
+        else:
+            report["completed"] += 1
+            if rc != 0:
+                report["failures"].append({"run": i, "cmd": cmd, "ctr": c["id"], "rc": rc, "out": out, "err": err})
+                state[c["id"]] = "unknown"
+            else:
+                state[c["id"]] = "attached" if cmd == "ADD" else "detached"
+        report["maxHelpers"] = max(report["maxHelpers"], len(helpers()))
+        if not lock_free():
+            report["lockStuck"] += 1
+    report["loopSeconds"] = round(time.monotonic() - t0, 1)
+    for phase in ("DEL", "ADD", "DEL"):
+        for c in ctrs:
+            killed, rc, out, err = run(c, phase, 120)
+            if rc != 0:
+                report["failures"].append({"run": "converge", "cmd": phase, "ctr": c["id"], "rc": rc, "out": out, "err": err})
+        report["converge"].append({"phase": phase, "helpers": len(helpers())})
+    print(json.dumps(report))
+    """#
+}
