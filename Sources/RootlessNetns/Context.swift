@@ -7,6 +7,8 @@ struct Context {
     var config: RootlessConfig
     /// False when the chain runs directly (mode never, or auto as real root).
     var shared: Bool
+    /// Not real root in the initial user namespace (read once: it costs a /proc read).
+    var rootless: Bool
     var state: StateDir
     var netnsDir: String
     var runtimeDir: String?
@@ -16,7 +18,7 @@ struct Context {
     /// ADD needs the runtime dir; DEL/GC succeed without it (nothing can be left to remove).
     func requireRuntimeDir() throws(RootlessError) {
         guard shared else { return }
-        if Self.isRootless() && runtimeDir == nil {
+        if rootless && runtimeDir == nil {
             throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
                                 details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
         }
@@ -37,6 +39,7 @@ struct Context {
         self.config = config
         self.hostEnv = hostEnv
         let rootless = Self.isRootless()
+        self.rootless = rootless
         switch config.mode {
         case .auto: shared = rootless
         case .always: shared = true

@@ -22,6 +22,17 @@ enum RootlessError: Error, CustomStringConvertible {
     var description: String { cniError.description }
 }
 
+extension RootlessError {
+    /// An error from code mixing our errors with system calls, kept typed where it was typed.
+    static func from(_ error: any Error) -> RootlessError {
+        switch error {
+        case let e as RootlessError: e
+        case let e as SystemError: .system(e)
+        default: .internalError("\(error)")
+        }
+    }
+}
+
 extension RootlessError: CNIErrorConvertible {
     var cniError: CNIError {
         switch self {

@@ -95,8 +95,7 @@ struct PastaBackend: HelperBackend {
                 added.append(forward)
             } catch {
                 _ = removeForwards(added, context: context)
-                if let e = error as? RootlessError { throw e }
-                throw .internalError("\(error)")
+                throw .from(error)
             }
         }
         return added

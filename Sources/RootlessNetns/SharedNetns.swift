@@ -68,12 +68,8 @@ struct SharedNetns {
                 }
             }
             try NetNS.create(at: path)
-        } catch let e as RootlessError {
-            throw e
-        } catch let e as SystemError {
-            throw .system(e)
         } catch {
-            throw .internalError("\(error)")
+            throw .from(error)
         }
     }
 

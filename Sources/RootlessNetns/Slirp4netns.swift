@@ -70,8 +70,7 @@ struct Slirp4netnsBackend: HelperBackend {
                 added.append(HostForward(id: id, proto: m.proto.rawValue, hostAddr: hostAddr, hostPort: Int64(m.hostPort)))
             } catch {
                 _ = removeForwards(added, context: context)
-                if let e = error as? RootlessError { throw e }
-                throw .internalError("\(error)")
+                throw .from(error)
             }
         }
         return added

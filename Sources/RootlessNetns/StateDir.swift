@@ -66,12 +66,8 @@ struct StateDir {
             if info.mode & 0o022 != 0 {
                 throw RootlessError.unsafePath(path, "\(what) is group- or world-writable (mode \(String(info.mode & 0o7777, radix: 8)))")
             }
-        } catch let e as RootlessError {
-            throw e
-        } catch let e as SystemError {
-            throw .system(e)
         } catch {
-            throw .internalError("\(error)")
+            throw .from(error)
         }
     }
 
