@@ -5,7 +5,6 @@ import PackageDescription
 // each container start execs them, and Foundation costs milliseconds of startup.
 let package = Package(
     name: "rootless-cni",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "rootless-netns", targets: ["rootless-netns"]),
         .executable(name: "netstat-inspect", targets: ["netstat-inspect"]),
@@ -25,18 +24,19 @@ let package = Package(
         .target(name: "JSON", dependencies: ["CJansson"]),
         // CNI protocol: pure, no syscalls.
         .target(name: "CNI", dependencies: ["JSON"]),
-        // fds, namespaces, mounts, locks, processes: the one place syscalls are made.
-        .target(name: "Namespaces", dependencies: ["CShim", "CNI"]),
-        .target(name: "Netlink", dependencies: ["CMnl", "CNetlinkShim", "Namespaces"]),
-        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "Namespaces"]),
-        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Namespaces", "Netlink"]),
+        // The OS layer: fds, files, locks, processes, daemons, sockets, namespaces, mounts.
+        // The one place (with Netlink and the C shims) where syscalls are made.
+        .target(name: "System", dependencies: ["CShim"]),
+        .target(name: "Netlink", dependencies: ["CMnl", "CNetlinkShim", "System"]),
+        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "System"]),
+        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "System", "Netlink"]),
 
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
         .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
-        .testTarget(name: "NamespacesTests", dependencies: ["Namespaces"]),
+        .testTarget(name: "SystemTests", dependencies: ["System"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),

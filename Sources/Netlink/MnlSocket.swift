@@ -1,6 +1,6 @@
 import CMnl
 import CNetlinkShim
-import Namespaces
+import System
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-import Namespaces
+import System
 #if canImport(Glibc)
 import Glibc
 #endif

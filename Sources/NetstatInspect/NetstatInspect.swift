@@ -1,5 +1,5 @@
 import CNI
-import Namespaces
+import System
 import Netlink
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import CNI
 import JSON
-import Namespaces
+import System
 
 /// A container's attachments as libcni cached them: `<cacheDir>/results/<network>-<id>-<ifname>`,
 /// JSON `{"kind":"cniCacheV1","containerId","ifName","networkName",...,"result":{...}}`.

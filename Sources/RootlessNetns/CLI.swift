@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// `rootless-netns status|enter|cleanup [--state-dir DIR]`.
 struct CLI {

@@ -1,6 +1,6 @@
 import CNI
 import Glibc
-import Namespaces
+import System
 
 /// Where things live for this caller: decided once per invocation from the config and env.
 struct Context {

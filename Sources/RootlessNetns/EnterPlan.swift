@@ -1,4 +1,4 @@
-import Namespaces
+import System
 
 /// The mount namespace the delegates run in, built in podman's order (RootlessNetNS.Do):
 /// the runtime dir mirrored, /run/systemd kept, our resolv.conf over the host's (or over its

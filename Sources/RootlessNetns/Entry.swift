@@ -1,6 +1,6 @@
 import CNI
 import Glibc
-import Namespaces
+import System
 
 /// Entry point of the `rootless-netns` executable: a CNI plugin when CNI_COMMAND is set,
 /// otherwise the CLI (status, enter, cleanup).

@@ -1,5 +1,5 @@
 import CNI
-import Namespaces
+import System
 
 /// Everything that can go wrong in the meta-plugin. `cniError` below is the one table that
 /// maps these onto CNI codes.

@@ -1,5 +1,5 @@
 import CNI
-import Namespaces
+import System
 
 /// Runs delegate binaries, optionally inside the shared namespace (C child: setns → unshare →
 /// mounts → execve), with a timeout so a hung delegate cannot hang the runtime.

@@ -1,7 +1,7 @@
 import CShim
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// pasta's port forwarder: one process per shared namespace, running *inside* it. The plugin
 /// binds each host port in the host namespace and hands the socket over (SCM_RIGHTS), so a

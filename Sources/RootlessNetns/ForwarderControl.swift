@@ -2,7 +2,7 @@ import CNI
 import CShim
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// The forwarder's control socket: one JSON request per connection, a listening socket
 /// attached to "add" requests.

@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// What we know about the running helper, persisted as helper.json.
 struct HelperRecord: Equatable {

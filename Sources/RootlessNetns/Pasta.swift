@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// pasta (passt): copies the host's addresses and routes into the namespace and forks into the
 /// background once the namespace is configured. This release cannot change forwards at run time.

@@ -1,6 +1,6 @@
 import CNI
 import Glibc
-import Namespaces
+import System
 
 extension RootlessNetnsPlugin {
     /// 50: the helper binary is missing or user namespaces are unusable; 51: containers are

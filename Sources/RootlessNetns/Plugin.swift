@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// The `rootless-netns` meta-plugin: a shared, user-owned network namespace with a user-mode
 /// helper, in which the delegate chain runs (podman v4's rootless netns as a CNI plugin).

@@ -1,6 +1,6 @@
 import CNI
 import Glibc
-import Namespaces
+import System
 
 /// The shared namespace and its helper: bring up, check, tear down. Callers hold the lock.
 struct SharedNetns {

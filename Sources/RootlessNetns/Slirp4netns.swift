@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// slirp4netns: `--configure` gives the namespace tap0 = cidr .100, gateway .2 (the host,
 /// when host loopback is allowed), DNS .3; forwards are added at run time on its API socket.

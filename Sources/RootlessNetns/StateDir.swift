@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 
 /// The files of one shared namespace under its state directory (all 0700/0600, caller-owned):
 ///

@@ -1,5 +1,5 @@
 import Glibc
-import Namespaces
+import System
 
 /// Network sysctls of the shared namespace. /proc/sys/net shows the namespace of the process
 /// that opens it, so the writes happen in a child of our own binary that entered it

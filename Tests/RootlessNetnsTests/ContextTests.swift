@@ -1,6 +1,6 @@
 import CNI
 import Glibc
-import Namespaces
+import System
 import Testing
 @testable import RootlessNetns
 

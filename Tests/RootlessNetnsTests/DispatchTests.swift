@@ -1,6 +1,6 @@
 import CNI
 import JSON
-import Namespaces
+import System
 import Testing
 @testable import RootlessNetns
 

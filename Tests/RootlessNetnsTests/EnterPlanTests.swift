@@ -1,4 +1,4 @@
-import Namespaces
+import System
 import Testing
 @testable import RootlessNetns
 

@@ -1,7 +1,7 @@
 import CNI
 import Glibc
 import JSON
-import Namespaces
+import System
 @testable import RootlessNetns
 
 /// A fresh private directory under /tmp, removed by `cleanup()`.

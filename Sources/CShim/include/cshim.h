@@ -1,6 +1,6 @@
 // The little C that Swift cannot do safely: the fork -> setns -> unshare -> mounts -> execve child,
 // a setns -> socket -> setns-back helper, pidfd syscalls, and wrappers for function-like macros.
-// Only the Namespaces module calls these.
+// Only the System module (the OS layer) calls these.
 #pragma once
 
 #include <stdint.h>

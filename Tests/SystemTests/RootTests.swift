@@ -1,5 +1,5 @@
 import Glibc
-import Namespaces
+import System
 import Testing
 
 /// Tests that create namespaces and mounts: real root (or uid 0 in a user+mount namespace).

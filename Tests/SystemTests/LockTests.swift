@@ -1,5 +1,5 @@
 import Glibc
-import Namespaces
+import System
 import Testing
 
 @Suite struct LockTests {

@@ -1,5 +1,5 @@
 import Glibc
-import Namespaces
+import System
 import Testing
 
 /// A one-connection echo server on a pthread: replies "echo:" + everything read until EOF.
