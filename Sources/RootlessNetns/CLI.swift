@@ -60,9 +60,10 @@ struct CLI {
                       "alive": .bool(record.isAlive), "exe": .string(record.identity.exe)]
         }
         let store = AttachmentStore(dir: context.state.attachments)
-        let attachments: [JSON] = ((try? store.list()) ?? []).map { cid, ifn in
-            var entry: JSONObject = ["containerID": .string(cid), "ifName": .string(ifn)]
-            if let a = try? store.load(cid, ifn) { entry["netns"] = .string(a.netns); entry["network"] = .string(a.network) }
+        let attachments: [JSON] = ((try? store.list()) ?? []).map { key in
+            var entry: JSONObject = ["network": .string(key.network), "containerID": .string(key.containerID),
+                                     "ifName": .string(key.ifName)]
+            if let a = try? store.load(key) { entry["netns"] = .string(a.netns) }
             return .object(entry)
         }
         let health: String

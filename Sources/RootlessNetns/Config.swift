@@ -49,6 +49,8 @@ public struct RootlessConfig: Sendable {
         func string(_ key: String) throws(CNIError) -> String? {
             switch raw[key] {
             case nil, .null?: return nil
+            // A NUL would silently cut a path short at the syscall.
+            case .string(let s)? where s.utf8.contains(0): throw bad(key, "contains a NUL character")
             case .string(let s)?: return s.isEmpty ? nil : s
             case let v?: throw bad(key, "expected a string, got \(v.kindName)")
             }

@@ -32,6 +32,14 @@ struct Context {
         try StateDir.ensurePrivateDirectory(netnsDir, what: "netns dir")
     }
 
+    /// How long to wait for the state lock: longer than any legitimate chain of ours could hold it
+    /// (every delegate up to its timeout, ADD and rollback, plus the helper's start), never
+    /// less than five minutes. A waiter that gives up fails with code 11 (try again later).
+    var lockTimeoutMs: Int {
+        let chain = 2 * (config.delegates.count + 1) * config.delegateTimeout + config.readyTimeout + 60
+        return max(300, chain) * 1000
+    }
+
     /// Real root in the initial user namespace does not need the shared namespace.
     static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
 
@@ -60,6 +68,18 @@ struct Context {
             state = StateDir(root: config.stateDir ?? "/run/rootless-netns")
         }
         netnsPath = netnsDir + "/" + Self.netnsName(stateDir: state.root)
+        try Self.checkPathLengths(stateDir: state.root, shared: shared)
+    }
+
+    /// Paths that would fail late (after delegates ran) fail now: the helper's and the
+    /// forwarder's unix sockets live in the state dir, and sun_path holds 107 bytes.
+    static func checkPathLengths(stateDir: String, shared: Bool) throws(RootlessError) {
+        guard shared else { return }
+        let longest = stateDir.utf8.count + "/slirp4netns.sock".utf8.count
+        if longest > 107 {
+            throw .cni(CNIError(.invalidNetworkConfig,
+                                "invalid stateDir: \"\(stateDir)\" is too long (\(stateDir.utf8.count) bytes): its unix sockets need at most \(107 - "/slirp4netns.sock".utf8.count)"))
+        }
     }
 
     /// `rootless-netns-<first 10 bytes of sha256(stateDir), hex>`, as podman names it.

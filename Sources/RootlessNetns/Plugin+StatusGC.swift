@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import System
 
 extension RootlessNetnsPlugin {
@@ -28,8 +27,11 @@ extension RootlessNetnsPlugin {
         }
     }
 
-    /// Removes attachments not in `cni.dev/valid-attachments` (with their chain DEL), forwards GC
-    /// to the delegates inside, and tears down when nothing is left.
+    /// Removes this network's attachments that are not in `cni.dev/valid-attachments` (with
+    /// their chain DEL; a failed one keeps its record for the next GC), releases attachments
+    /// whose namespace is provably gone, forwards GC to the delegates inside, and tears down
+    /// when nothing of any network is left. Other networks sharing the state dir are never
+    /// touched, and a GC without the list (which the spec requires) is refused.
     public func gc(_ request: CNIRequest) throws {
         let op = try Operation(request, hostEnv: hostEnv)
         let valid = try request.config.validAttachments()
@@ -38,30 +40,23 @@ extension RootlessNetnsPlugin {
                 try op.chain.gc(invoker, env: request.env, validAttachments: valid)
             }
         }
+        if request.config.raw["cni.dev/valid-attachments"] == nil && request.config.raw["cni.dev/attachments"] == nil {
+            throw CNIError(.invalidNetworkConfig, "GC needs cni.dev/valid-attachments",
+                           details: "without the list every attachment would look stale; nothing was removed")
+        }
         if !FS.exists(op.context.state.root) { return }
         try op.locked { () throws(RootlessError) in
             var errors: [RootlessError] = []
-            let keep = Set(valid.map { "\($0.containerID)@\($0.ifName)" })
-            let nsUp = op.netns.isMounted
-            let invoker = nsUp ? try op.invoker(inside: true) : nil
-            let backend = try? Backends.resolve(context: op.context)
-            for (cid, ifn) in try op.attachments.list() where !keep.contains("\(cid)@\(ifn)") {
-                guard let record = try? op.attachments.load(cid, ifn) else {
-                    try? op.attachments.remove(cid, ifn)
-                    continue
-                }
-                if let invoker {
-                    var env = request.env
-                    env.command = .del; env.containerID = cid; env.ifName = ifn; env.netns = record.netns
-                    env = op.delegateEnv(env)
-                    let chain = PluginChain(name: op.chain.name, version: op.chain.version, plugins: record.delegates)
-                    do throws(CNIError) { try chain.del(invoker, env: env, prevResult: record.result, capabilityArgs: record.capabilityArgs) } catch {
-                        errors.append(.cni(error))
-                    }
-                    if let backend { errors += backend.removeForwards(record.hostForwards, context: op.context) }
-                }
-                do throws(RootlessError) { try op.attachments.remove(cid, ifn) } catch { errors.append(error) }
+            let keep = Set(valid.map { AttachmentKey(network: op.chain.name, containerID: $0.containerID, ifName: $0.ifName) })
+            let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
+            for key in try op.attachments.list() where key.network == op.chain.name && !keep.contains(key) {
+                var record: Attachment?
+                var corrupt = false
+                do { record = try op.attachments.load(key) } catch { corrupt = true }
+                errors += release(op, key: key, record: record, corrupt: corrupt,
+                                  env: CNIEnvironment(command: .del, path: request.env.path), invoker: invoker)
             }
+            reapGone(op, invoker: invoker)
             if let invoker {
                 do throws(CNIError) { try op.chain.gc(invoker, env: request.env, validAttachments: valid) } catch { errors.append(.cni(error)) }
             }

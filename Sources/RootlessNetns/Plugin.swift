@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -12,86 +11,11 @@ public struct RootlessNetnsPlugin: CNIPlugin {
 
     public var supportedVersions: [CNIVersion] { CNIVersion.all }
 
-    struct Operation {
-        var context: Context
-        var request: CNIRequest
-        var chain: PluginChain
-        var netns: SharedNetns { SharedNetns(context: context) }
-        var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
-
-        init(_ request: CNIRequest, hostEnv: [String: String]) throws(RootlessError) {
-            let config: RootlessConfig
-            do { config = try RootlessConfig.parse(request.config) } catch { throw .cni(error) }
-            self.request = request
-            context = try Context(config: config, hostEnv: hostEnv)
-            chain = PluginChain(name: request.config.name, version: request.config.version, plugins: config.delegates)
-        }
-
-        /// The invoker for the delegates: inside the shared namespace, or directly.
-        func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
-            var enter: EnterSpec?
-            if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
-            return DelegateInvoker(
-                executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000),
-                searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
-        }
-
-        /// Everything under the state dir happens with the lock held.
-        func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
-            try context.state.prepareRoot()
-            // Held until this returns (flock dies with us if we are killed).
-            let lock: Lock
-            do { lock = try Lock.exclusive(context.state.lock, timeoutMs: 300_000) } catch {
-                if error.isTimeout { throw .lockTimeout(context.state.lock) }
-                throw .system(error)
-            }
-            try context.state.prepareLayout()
-            let result = try body()
-            lock.release()
-            return result
-        }
-
-        /// CNI_NETNS must name a network namespace (a bind mount or a /proc/PID/ns/net link).
-        func validateContainerNetns() throws(RootlessError) {
-            let path = request.env.netns
-            if path.isEmpty { return }
-            guard path.hasPrefix("/") else {
-                throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not an absolute path"))
-            }
-            guard Mounts.isNsfs(path) else {
-                throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not a network namespace"))
-            }
-        }
-
-        /// Every delegate binary must be there before anything is touched: a typo in a conflist
-        /// must not start a helper only to tear it down again.
-        func findDelegates() throws(RootlessError) {
-            let finder = try invoker(inside: false)
-            for delegate in context.config.delegates {
-                do { _ = try finder.find(delegate["type"]?.stringValue ?? "") } catch { throw .cni(error) }
-            }
-        }
-
-        /// DEL/GC env for the delegates: a container namespace that is gone (its file left
-        /// behind after the session that mounted it ended) is not passed on, so they release
-        /// what lives outside it (IPAM) instead of failing on it forever.
-        func delegateEnv(_ env: CNIEnvironment) -> CNIEnvironment {
-            var env = env
-            if !env.netns.isEmpty && !Mounts.isNsfs(env.netns) { env.netns = "" }
-            return env
-        }
-
-        /// Tears the shared namespace down when no attachment is left.
-        func teardownIfUnused() -> [RootlessError] {
-            guard (try? attachments.list().isEmpty) ?? false else { return [] }
-            return netns.teardown()
-        }
-    }
-
     public func add(_ request: CNIRequest) throws -> CNIResult {
         let op = try Operation(request, hostEnv: hostEnv)
         try op.validateContainerNetns()
         let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"))
+        try op.validateRecordable(capabilityArgs: request.config.runtimeConfig)
         try op.findDelegates()
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) -> CNIResult in
@@ -109,9 +33,19 @@ public struct RootlessNetnsPlugin: CNIPlugin {
 
     func addShared(_ op: Operation, mappings: [PortMapping]) throws(RootlessError) -> CNIResult {
         let env = op.request.env
-        let (helper, backend) = try op.netns.ensureUp()
-        try op.netns.writeResolvConf(helper: helper)
+        // Starting the helper is part of the ADD: if it fails, nothing of it may stay behind
+        // (a namespace mounted, a helper record) unless other containers use them.
+        let helper: HelperRecord, backend: any HelperBackend
+        do {
+            (helper, backend) = try op.netns.ensureUp()
+            try op.netns.writeResolvConf(helper: helper)
+        } catch {
+            _ = op.teardownIfUnused()
+            throw error
+        }
         let invoker = try op.invoker(inside: true)
+        // Attachments whose container namespace provably no longer exists (never DELed).
+        reapGone(op, invoker: invoker, except: op.key)
         let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
                                                                guestAddress: helper.guestAddress)
         var result: CNIResult
@@ -126,11 +60,12 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         var forwards: [HostForward] = []
         do {
             forwards = try backend.addForwards(mappings, record: helper, result: result, context: op.context)
-            let record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
+            var record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
                                     network: op.request.config.name, version: op.request.config.version,
                                     delegates: op.context.config.delegates,
                                     capabilityArgs: capabilityArgs, result: result,
                                     hostForwards: forwards)
+            record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns)
             try op.attachments.save(record)
         } catch {
             _ = backend.removeForwards(forwards, context: op.context)
@@ -140,57 +75,6 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         }
         if result.dns.nameservers.isEmpty { result.dns.nameservers = helper.dnsServers }
         return result.converted(to: op.request.config.version)
-    }
-
-    public func del(_ request: CNIRequest) throws {
-        let op = try Operation(request, hostEnv: hostEnv)
-        guard op.context.shared else {
-            return try runDirect(op) { (invoker) throws(CNIError) in
-                try op.chain.del(invoker, env: request.env, prevResult: request.config.prevResult,
-                                 capabilityArgs: request.config.runtimeConfig)
-            }
-        }
-        // Never create anything on DEL: no state dir means nothing to delete.
-        if !FS.exists(op.context.state.root) { return }
-        try op.locked { () throws(RootlessError) in try delShared(op) }
-    }
-
-    func delShared(_ op: Operation) throws(RootlessError) {
-        let env = op.delegateEnv(op.request.env)
-        // An unreadable record (a crash mid-write on a filesystem without atomic rename, a
-        // hand edit) must not make every DEL fail: clean up as without one, then drop it.
-        var corrupt = false
-        let record: Attachment?
-        do { record = try op.attachments.load(env.containerID, env.ifName) } catch {
-            guard case .corruptState = error else { throw error }
-            Stderr.log("ignoring \(error)")
-            record = nil
-            corrupt = true
-        }
-        var errors: [RootlessError] = []
-        let nsUp = op.netns.isMounted
-        if nsUp {
-            let invoker = try op.invoker(inside: true)
-            let chain = record.map { PluginChain(name: op.chain.name, version: op.chain.version, plugins: $0.delegates) } ?? op.chain
-            do {
-                try chain.del(invoker, env: env, prevResult: record?.result ?? op.request.config.prevResult,
-                              capabilityArgs: record?.capabilityArgs ?? op.request.config.runtimeConfig)
-            } catch {
-                // Without a record this was a best-effort cleanup of a half-done ADD.
-                if record != nil { errors.append(.cni(error)) }
-            }
-        }
-        if let record {
-            if nsUp, let backend = try? Backends.resolve(context: op.context) {
-                errors += backend.removeForwards(record.hostForwards, context: op.context)
-            }
-            // A failed chain DEL keeps the record so the runtime's retry runs it again.
-            if errors.isEmpty { try op.attachments.remove(env.containerID, env.ifName) }
-        } else if corrupt {
-            try op.attachments.remove(env.containerID, env.ifName)
-        }
-        errors += op.teardownIfUnused()
-        if let first = errors.first { throw first }
     }
 
     public func check(_ request: CNIRequest) throws {
@@ -212,15 +96,14 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             case .helperDead(let record): throw .helperDead(pid: record?.identity.pid ?? 0)
             case .up: break
             }
-            guard let record = try op.attachments.load(request.env.containerID, request.env.ifName) else {
+            guard let record = try op.attachments.load(op.key) else {
                 throw .notAttached(containerID: request.env.containerID, ifName: request.env.ifName)
             }
-            let chain = PluginChain(name: op.chain.name, version: op.chain.version, plugins: record.delegates)
             let invoker = try op.invoker(inside: true)
             do throws(CNIError) {
-                try chain.check(invoker, env: request.env,
-                                prevResult: request.config.prevResult ?? record.result,
-                                capabilityArgs: record.capabilityArgs)
+                try op.chain(of: record).check(invoker, env: request.env,
+                                               prevResult: request.config.prevResult ?? record.result,
+                                               capabilityArgs: record.capabilityArgs)
             } catch { throw .cni(error) }
         }
     }
@@ -229,16 +112,4 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         let invoker = try op.invoker(inside: false)
         return try body(invoker)
     }
-}
-
-enum Stderr {
-    static func write(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
-    static func log(_ text: String) { write(Array(("rootless-netns: " + text + "\n").utf8)) }
 }

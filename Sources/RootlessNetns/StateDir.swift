@@ -99,98 +99,81 @@ struct StateDir {
     }
 }
 
-/// One container attached through the shared namespace, recorded after its chain succeeded.
-struct Attachment: Equatable {
-    var containerID: String
-    var ifName: String
-    var netns: String
-    var network: String
-    var version: CNIVersion
-    /// The delegate chain as it ran (name/version injected on use), so DEL and CHECK replay it
-    /// even if the conflist changed since.
-    var delegates: [JSONObject]
-    var capabilityArgs: JSONObject
-    var result: CNIResult
-    var hostForwards: [HostForward]
-
-    /// File name inside attachments/: container IDs cannot contain "@", so it splits unambiguously;
-    /// both parts were validated (no "/", no "." / "..").
-    static func fileName(containerID: String, ifName: String) -> String { "\(containerID)@\(ifName).json" }
-
-    func json() -> JSON {
-        [
-            "containerID": .string(containerID), "ifName": .string(ifName), "netns": .string(netns),
-            "network": .string(network), "cniVersion": .string(version.description),
-            "delegates": .array(delegates.map { .object($0) }),
-            "capabilityArgs": .object(capabilityArgs),
-            "result": result.json(version: .latest),
-            "hostForwards": .array(hostForwards.map { $0.json() }),
-        ]
-    }
-
-    init(containerID: String, ifName: String, netns: String, network: String, version: CNIVersion,
-         delegates: [JSONObject], capabilityArgs: JSONObject, result: CNIResult, hostForwards: [HostForward]) {
-        self.containerID = containerID; self.ifName = ifName; self.netns = netns; self.network = network
-        self.version = version; self.delegates = delegates; self.capabilityArgs = capabilityArgs
-        self.result = result; self.hostForwards = hostForwards
-    }
-
-    init(json: JSON) throws(RootlessError) {
-        guard let cid = json["containerID"]?.stringValue, let ifn = json["ifName"]?.stringValue,
-              let v = json["cniVersion"]?.stringValue.flatMap(CNIVersion.init),
-              case .array(let dels)? = json["delegates"], let res = json["result"]
-        else { throw .corruptState("attachment record is missing fields") }
-        containerID = cid; ifName = ifn; version = v
-        netns = json["netns"]?.stringValue ?? ""
-        network = json["network"]?.stringValue ?? ""
-        delegates = dels.compactMap(\.objectValue)
-        capabilityArgs = json["capabilityArgs"]?.objectValue ?? JSONObject()
-        do { result = try CNIResult.parse(res) } catch { throw .corruptState("attachment result: \(error.msg)") }
-        hostForwards = (json["hostForwards"]?.arrayValue ?? []).compactMap(HostForward.init(json:))
-    }
-}
-
-/// The attachment records of one state directory.
+/// The attachment records of one state directory, one file per (network, container ID, ifname):
+/// `<network>+<containerID>@<ifName>.json`. Network names and container IDs cannot contain "+"
+/// or "@", so the name splits unambiguously. Records of older versions (`<containerID>@<ifName>.json`,
+/// no "+" before the "@") carry their network inside and are still found.
 struct AttachmentStore {
     let dir: String
 
-    func path(_ containerID: String, _ ifName: String) -> String {
-        dir + "/" + Attachment.fileName(containerID: containerID, ifName: ifName)
+    /// Records stay far below this; anything larger is refused at ADD (code 7) and treated as
+    /// corrupt at DEL, so one oversized record can never wedge teardown.
+    static let maxRecordBytes = 1 << 20
+
+    func path(_ key: AttachmentKey) -> String { dir + "/" + key.fileName }
+    func legacyPath(_ key: AttachmentKey) -> String { dir + "/" + key.legacyFileName }
+
+    /// The record of `key`, nil when there is none. An unreadable, oversized or malformed record is
+    /// `.corruptState`.
+    func load(_ key: AttachmentKey) throws(RootlessError) -> Attachment? {
+        if let a = try read(path(key)) { return a }
+        // An older version's record: only if it names this network (or none at all).
+        guard let legacy = try read(legacyPath(key)) else { return nil }
+        return legacy.network == key.network || legacy.network.isEmpty ? legacy : nil
     }
 
-    func load(_ containerID: String, _ ifName: String) throws(RootlessError) -> Attachment? {
+    private func read(_ path: String) throws(RootlessError) -> Attachment? {
         let bytes: [UInt8]
-        do { bytes = try FS.readFile(path(containerID, ifName), limit: 4 << 20) } catch {
+        do { bytes = try FS.readFile(path, limit: Self.maxRecordBytes) } catch {
             if error.isENOENT { return nil }
-            throw .system(error)
+            throw .corruptState("attachment \(path): \(error)")
         }
         do { return try Attachment(json: JSON.parse(bytes)) } catch let e as RootlessError { throw e } catch {
-            throw .corruptState("attachment \(path(containerID, ifName)): \(error)")
+            throw .corruptState("attachment \(path): \(error)")
         }
     }
 
+    /// Compact and bounded: a pretty-printed deeply nested config grows quadratically.
     func save(_ a: Attachment) throws(RootlessError) {
+        let bytes = try a.encodedRecord()
+        do { try FS.writeFileAtomically(path(a.key), bytes, mode: 0o600) } catch { throw .system(error) }
+        // A record of an older version for the same attachment would be found again later.
+        do { try FS.remove(legacyPath(a.key)) } catch { throw .system(error) }
+    }
+
+    /// Removes the record (and an older version's record of the same attachment); missing is fine.
+    func remove(_ key: AttachmentKey) throws(RootlessError) {
         do {
-            try FS.writeFileAtomically(path(a.containerID, a.ifName), Array(a.json().encoded(pretty: true).utf8), mode: 0o600)
+            try FS.remove(path(key))
+            if let legacy = try? read(legacyPath(key)), legacy.network != key.network, !legacy.network.isEmpty { return }
+            try FS.remove(legacyPath(key))
         } catch { throw .system(error) }
     }
 
-    func remove(_ containerID: String, _ ifName: String) throws(RootlessError) {
-        do { try FS.remove(path(containerID, ifName)) } catch { throw .system(error) }
-    }
-
-    /// (containerID, ifName) of every record; files that are not records (temp files) are skipped.
-    func list() throws(RootlessError) -> [(containerID: String, ifName: String)] {
+    /// Every record's key (all networks), sorted; files that are not records (temp files) are
+    /// skipped. An older version's record is read for its network ("" when unreadable).
+    func list() throws(RootlessError) -> [AttachmentKey] {
         let names: [String]
         do { names = try FS.listDirectory(dir) } catch {
             if error.isENOENT { return [] }
             throw .system(error)
         }
-        return names.sorted().compactMap { name in
-            guard name.hasSuffix(".json"), let at = name.firstIndex(of: "@") else { return nil }
-            let cid = String(name[..<at])
-            let ifn = String(name[name.index(after: at)...].dropLast(".json".count))
-            return cid.isEmpty || ifn.isEmpty ? nil : (cid, ifn)
+        var keys: [AttachmentKey] = []
+        for name in names {
+            if let key = AttachmentKey(fileName: name) {
+                keys.append(key)
+            } else if AttachmentKey.isHashedFileName(name) {
+                // Unreadable: listed under its file name, so DEL/GC still see that something is left.
+                let record = (try? read(dir + "/" + name)) ?? nil
+                keys.append(record?.key ?? AttachmentKey(network: "", containerID: name, ifName: ""))
+            } else if var key = AttachmentKey(legacyFileName: name) {
+                key.network = ((try? read(dir + "/" + name)) ?? nil)?.network ?? ""
+                keys.append(key)
+            }
         }
+        return keys.sorted()
     }
+
+    /// Whether any attachment of any network is recorded (teardown decision).
+    func isEmpty() throws(RootlessError) -> Bool { try list().isEmpty }
 }

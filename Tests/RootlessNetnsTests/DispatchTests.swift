@@ -136,9 +136,23 @@ import Testing
     @Test func gcWithoutStateSucceeds() {
         let t = TempDir("rlu-dispatch")
         defer { t.cleanup() }
-        let conf = #"{"cniVersion":"1.1.0","name":"rootless","type":"rootless-netns","stateDir":"\#(t.path)/state","mode":"always","delegates":[{"type":"bridge"}]}"#
+        let conf = #"{"cniVersion":"1.1.0","name":"rootless","type":"rootless-netns","stateDir":"\#(t.path)/state","mode":"always","delegates":[{"type":"bridge"}],"cni.dev/valid-attachments":[]}"#
         let out = run("GC", config: conf)
         #expect(out.exitCode == 0, "\(out.stdout)")
+        #expect(!t.exists("state"))
+    }
+
+    /// State v2 regression: a GC without the list used to treat it as "nothing is valid" and
+    /// release every attachment of every network.
+    @Test func gcWithoutValidAttachmentsIsRefused() throws {
+        let t = TempDir("rlu-dispatch")
+        defer { t.cleanup() }
+        let conf = #"{"cniVersion":"1.1.0","name":"rootless","type":"rootless-netns","stateDir":"\#(t.path)/state","mode":"always","delegates":[{"type":"bridge"}]}"#
+        let out = run("GC", config: conf)
+        #expect(out.exitCode != 0)
+        let json = try JSON.parse(Array(out.stdout.utf8))
+        #expect(json["code"] == .int(7))
+        #expect(json["msg"]?.stringValue?.contains("cni.dev/valid-attachments") == true)
         #expect(!t.exists("state"))
     }
 

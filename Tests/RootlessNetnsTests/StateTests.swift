@@ -107,8 +107,13 @@ import Testing
     }
 
     @Test func fileName() {
-        #expect(RootlessNetns.Attachment.fileName(containerID: "abc", ifName: "eth0") == "abc@eth0.json")
-        #expect(AttachmentStore(dir: "/s/attachments").path("abc", "net1") == "/s/attachments/abc@net1.json")
+        let key = AttachmentKey(network: "rootless", containerID: "abc", ifName: "eth0")
+        #expect(key.fileName == "rootless+abc@eth0.json")
+        #expect(key.legacyFileName == "abc@eth0.json")
+        #expect(AttachmentStore(dir: "/s/attachments").path(key) == "/s/attachments/rootless+abc@eth0.json")
+        #expect(AttachmentKey(fileName: "rootless+abc@eth0@x.json") == AttachmentKey(network: "rootless", containerID: "abc", ifName: "eth0@x"))
+        #expect(AttachmentKey(fileName: "abc@eth0+x.json") == nil)
+        #expect(AttachmentKey(legacyFileName: "abc@eth0+x.json")?.ifName == "eth0+x")
     }
 
     @Test func jsonRoundTrip() throws {
@@ -153,20 +158,21 @@ import Testing
         defer { t.cleanup() }
         let store = AttachmentStore(dir: t.path + "/attachments")
         #expect(try store.list().isEmpty)           // missing dir: nothing attached
-        #expect(try store.load("abc123", "eth0") == nil)
+        #expect(try store.load(k("abc123", "eth0")) == nil)
         t.mkdir("attachments")
 
         let a = sample(), b = sample(cid: "def456", ifName: "net1")
         try store.save(a)
         try store.save(b)
-        #expect(try store.load("abc123", "eth0") == a)
-        #expect(try store.load("def456", "net1") == b)
-        #expect(try store.load("abc123", "net1") == nil)
-        let info = try #require(try FS.lstat(store.path("abc123", "eth0")))
+        #expect(try store.load(k("abc123", "eth0")) == a)
+        #expect(try store.load(k("def456", "net1")) == b)
+        #expect(try store.load(k("abc123", "net1")) == nil)
+        #expect(try store.load(AttachmentKey(network: "other", containerID: "abc123", ifName: "eth0")) == nil)
+        let info = try #require(try FS.lstat(store.path(k("abc123", "eth0"))))
         #expect(info.mode & 0o777 == 0o600)
 
         // Not records: temp files of an interrupted save, strays, malformed names.
-        t.file("attachments/abc123@eth0.json.tmp-4242", "{")
+        t.file("attachments/rootless+abc123@eth0.json.tmp-4242", "{")
         t.file("attachments/notes.txt", "x")
         t.file("attachments/noat.json", "{}")
         t.file("attachments/@eth0.json", "{}")
@@ -174,9 +180,9 @@ import Testing
         let listed = try store.list().map { "\($0.containerID)/\($0.ifName)" }
         #expect(listed == ["abc123/eth0", "def456/net1"])
 
-        try store.remove("abc123", "eth0")
-        #expect(try store.load("abc123", "eth0") == nil)
-        try store.remove("abc123", "eth0")        // twice is fine
+        try store.remove(k("abc123", "eth0"))
+        #expect(try store.load(k("abc123", "eth0")) == nil)
+        try store.remove(k("abc123", "eth0"))        // twice is fine
         #expect(try store.list().map(\.containerID) == ["def456"])
     }
 
@@ -188,15 +194,15 @@ import Testing
         try store.save(a)
         a.hostForwards = []
         try store.save(a)
-        #expect(try store.load(a.containerID, a.ifName)?.hostForwards == [])
-        #expect(try FS.listDirectory(t.path) == ["abc123@eth0.json"])
+        #expect(try store.load(a.key)?.hostForwards == [])
+        #expect(try FS.listDirectory(t.path) == ["rootless+abc123@eth0.json"])
     }
 
     @Test func corruptRecordIsAnError() throws {
         let t = TempDir()
         defer { t.cleanup() }
-        t.file("x@eth0.json", "not json")
-        let e = cniError { _ = try AttachmentStore(dir: t.path).load("x", "eth0") }
+        t.file("rootless+x@eth0.json", "not json")
+        let e = cniError { _ = try AttachmentStore(dir: t.path).load(k("x", "eth0")) }
         #expect(e?.code == 5)
         #expect(e?.msg.contains("corrupt") == true)
     }
@@ -266,4 +272,8 @@ import Testing
                                  netns: "/n", guestAddress: "", dnsServers: [])
         #expect(!stale.isAlive)
     }
+}
+
+private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
+    AttachmentKey(network: "rootless", containerID: cid, ifName: ifn)
 }

@@ -1,0 +1,134 @@
+import CNI
+import JSON
+import System
+
+/// One invocation of the meta-plugin: its request, the caller's context, the chain of the
+/// current config. Verbs live in RootlessNetnsPlugin's extensions; this holds what they share.
+struct Operation {
+    var context: Context
+    var request: CNIRequest
+    var chain: PluginChain
+    var netns: SharedNetns { SharedNetns(context: context) }
+    var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
+    var key: AttachmentKey {
+        AttachmentKey(network: request.config.name, containerID: request.env.containerID, ifName: request.env.ifName)
+    }
+
+    /// Deepest nesting accepted in delegate configs and capability args: the record is parsed
+    /// again on every DEL, and a parser depth limit must never make it unreadable.
+    static let maxNesting = 64
+
+    init(_ request: CNIRequest, hostEnv: [String: String]) throws(RootlessError) {
+        let config: RootlessConfig
+        do { config = try RootlessConfig.parse(request.config) } catch { throw .cni(error) }
+        self.request = request
+        context = try Context(config: config, hostEnv: hostEnv)
+        chain = PluginChain(name: request.config.name, version: request.config.version, plugins: config.delegates)
+    }
+
+    /// The invoker for the delegates: inside the shared namespace, or directly.
+    func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
+        var enter: EnterSpec?
+        if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
+        return DelegateInvoker(
+            executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000),
+            searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
+    }
+
+    /// Everything under the state dir happens with the lock held.
+    func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
+        try context.state.prepareRoot()
+        // Held until this returns (flock dies with us if we are killed).
+        let lock: Lock
+        do { lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) } catch {
+            if error.isTimeout { throw .lockTimeout(context.state.lock) }
+            throw .system(error)
+        }
+        try context.state.prepareLayout()
+        let result = try body()
+        lock.release()
+        return result
+    }
+
+    /// CNI_NETNS must name a network namespace (a bind mount or a /proc/PID/ns/net link).
+    func validateContainerNetns() throws(RootlessError) {
+        let path = request.env.netns
+        if path.isEmpty { return }
+        guard path.hasPrefix("/") else {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not an absolute path"))
+        }
+        guard Mounts.isNsfs(path) else {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not a network namespace"))
+        }
+    }
+
+    /// What becomes a record must be storable, checked before any delegate runs: bounded size and
+    /// nesting (code 7), so an ADD never succeeds into a record that every later DEL fails to read.
+    func validateRecordable(capabilityArgs: JSONObject) throws(RootlessError) {
+        let delegates = JSON.array(context.config.delegates.map { .object($0) })
+        for (what, value) in [("delegates", delegates), ("runtimeConfig", JSON.object(capabilityArgs))] {
+            if value.nestingDepth > Self.maxNesting {
+                throw .cni(CNIError(.invalidNetworkConfig,
+                                    "invalid \(what): nested deeper than \(Self.maxNesting) levels"))
+            }
+        }
+        // The result is added later; leave it a quarter of the record.
+        let size = delegates.encoded().utf8.count + JSON.object(capabilityArgs).encoded().utf8.count
+        if size > AttachmentStore.maxRecordBytes * 3 / 4 {
+            throw .cni(CNIError(.invalidNetworkConfig,
+                                "invalid delegates/runtimeConfig: \(size) bytes, more than an attachment record can hold (\(AttachmentStore.maxRecordBytes * 3 / 4))"))
+        }
+    }
+
+    /// Every delegate binary must be there before anything is touched: a typo in a conflist
+    /// must not start a helper only to tear it down again.
+    func findDelegates() throws(RootlessError) {
+        let finder = try invoker(inside: false)
+        for delegate in context.config.delegates {
+            do { _ = try finder.find(delegate["type"]?.stringValue ?? "") } catch { throw .cni(error) }
+        }
+    }
+
+    /// DEL/GC env for the delegates: a container namespace that is gone (its file left
+    /// behind after the session that mounted it ended) is not passed on, so they release
+    /// what lives outside it (IPAM) instead of failing on it forever.
+    func delegateEnv(_ env: CNIEnvironment) -> CNIEnvironment {
+        var env = env
+        if !env.netns.isEmpty && !Mounts.isNsfs(env.netns) { env.netns = "" }
+        return env
+    }
+
+    /// The chain a record ran, under the record's own network name and version (as it ran),
+    /// even if the conflist changed since.
+    func chain(of record: Attachment) -> PluginChain {
+        PluginChain(name: record.network.isEmpty ? chain.name : record.network,
+                    version: record.version, plugins: record.delegates)
+    }
+
+    /// Tears the shared namespace down when no attachment (of any network) is left.
+    func teardownIfUnused() -> [RootlessError] {
+        guard (try? attachments.isEmpty()) ?? false else { return [] }
+        return netns.teardown()
+    }
+}
+
+extension JSON {
+    /// Depth of the deepest array/object (a scalar is 0).
+    var nestingDepth: Int {
+        var deepest = 0
+        var stack: [(JSON, Int)] = [(self, 0)]
+        while let (value, depth) = stack.popLast() {
+            switch value {
+            case .array(let items):
+                deepest = Swift.max(deepest, depth + 1)
+                stack += items.map { ($0, depth + 1) }
+            case .object(let o):
+                deepest = Swift.max(deepest, depth + 1)
+                for (_, v) in o { stack.append((v, depth + 1)) }
+            default: break
+            }
+            if deepest > 1024 { return deepest }
+        }
+        return deepest
+    }
+}

@@ -1,0 +1,104 @@
+import CNI
+import JSON
+import System
+
+extension RootlessNetnsPlugin {
+    public func del(_ request: CNIRequest) throws {
+        let op = try Operation(request, hostEnv: hostEnv)
+        guard op.context.shared else {
+            return try runDirect(op) { (invoker) throws(CNIError) in
+                try op.chain.del(invoker, env: request.env, prevResult: request.config.prevResult,
+                                 capabilityArgs: request.config.runtimeConfig)
+            }
+        }
+        // Never create anything on DEL: no state dir means nothing to delete.
+        if !FS.exists(op.context.state.root) { return }
+        try op.locked { () throws(RootlessError) in try delShared(op) }
+    }
+
+    func delShared(_ op: Operation) throws(RootlessError) {
+        // An unreadable record (oversized, a crash mid-write on a filesystem without atomic
+        // rename, a hand edit) must not make every DEL fail: clean up as without one, then drop it.
+        var record: Attachment?
+        var corrupt = false
+        do { record = try op.attachments.load(op.key) } catch {
+            guard case .corruptState = error else { throw error }
+            Stderr.log("ignoring \(error)")
+            corrupt = true
+        }
+        let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
+        var errors = release(op, key: op.key, record: record, corrupt: corrupt, env: op.request.env, invoker: invoker)
+        errors += op.teardownIfUnused()
+        if let first = errors.first { throw first }
+    }
+
+    /// Releases one attachment (DEL, GC, reaping): the chain's DEL inside the shared namespace
+    /// (the record's chain, as it ran; without a record, the current config's, best effort),
+    /// its host forwards, then the record. A failed chain DEL keeps the record, so a retry (the
+    /// runtime's DEL, the next GC) runs it again; every step counts "already gone" as done.
+    func release(_ op: Operation, key: AttachmentKey, record: Attachment?, corrupt: Bool,
+                 env requestEnv: CNIEnvironment, invoker: DelegateInvoker?) -> [RootlessError] {
+        var env = requestEnv
+        env.command = .del; env.containerID = key.containerID; env.ifName = key.ifName
+        // Without the runtime's CNI_NETNS, the recorded path is passed on only while it still
+        // holds the same namespace: after a reuse of the path, a delegate's DEL would otherwise
+        // remove the interface of whatever container lives there now.
+        if let record, env.netns.isEmpty {
+            let liveness = record.netnsIdentity?.liveness(path: record.netns, mountNamespace: NetnsIdentity.mountNamespace())
+            if liveness == nil || liveness == .alive { env.netns = record.netns }
+        }
+        env = op.delegateEnv(env)
+        var errors: [RootlessError] = []
+        if let invoker {
+            let chain = record.map(op.chain(of:)) ?? op.chain
+            do {
+                try chain.del(invoker, env: env, prevResult: record?.result ?? op.request.config.prevResult,
+                              capabilityArgs: record?.capabilityArgs ?? op.request.config.runtimeConfig)
+            } catch {
+                // Without a record this was a best-effort cleanup of a half-done ADD.
+                if record != nil { errors.append(.cni(error)) }
+            }
+        }
+        if let record, invoker != nil, let backend = try? Backends.resolve(context: op.context) {
+            errors += backend.removeForwards(record.hostForwards, context: op.context)
+        }
+        guard record != nil || corrupt else { return errors }
+        // The namespace is gone: nothing of the chain is left inside to retry against.
+        if errors.isEmpty || invoker == nil {
+            do { try op.attachments.remove(key) } catch { errors.append(error) }
+        }
+        return errors
+    }
+
+    /// Releases attachments whose container namespace provably no longer exists: runtimes
+    /// that never send DEL (`ctr run -d`, containerd#6604), crashed runtimes, ended sessions.
+    /// Never on doubt (see `NetnsIdentity.liveness`). Errors are logged, never fatal: the
+    /// attachment stays recorded and is tried again next time.
+    @discardableResult
+    func reapGone(_ op: Operation, invoker: DelegateInvoker?, except: AttachmentKey? = nil) -> [AttachmentKey] {
+        var reaped: [AttachmentKey] = []
+        for candidate in Self.reapable(op) where candidate.key != except {
+            let errors = release(op, key: candidate.key, record: candidate.record, corrupt: false,
+                                 env: CNIEnvironment(command: .del, path: op.request.env.path), invoker: invoker)
+            if errors.isEmpty {
+                Stderr.log("released \(candidate.key): \(candidate.why)")
+                reaped.append(candidate.key)
+            } else {
+                Stderr.log("releasing \(candidate.key) (\(candidate.why)) failed: \(errors[0])")
+            }
+        }
+        return reaped
+    }
+
+    /// Recorded attachments whose container namespace is provably gone, with the reason.
+    static func reapable(_ op: Operation) -> [(key: AttachmentKey, record: Attachment, why: String)] {
+        let mnt = NetnsIdentity.mountNamespace()
+        var found: [(AttachmentKey, Attachment, String)] = []
+        for key in (try? op.attachments.list()) ?? [] {
+            guard let record = (try? op.attachments.load(key)) ?? nil, let identity = record.netnsIdentity,
+                  case .gone(let why) = identity.liveness(path: record.netns, mountNamespace: mnt) else { continue }
+            found.append((key, record, why))
+        }
+        return found
+    }
+}
