@@ -6,10 +6,18 @@ import System
 struct DelegateExecutor: PluginExecutor {
     var enter: EnterSpec?
     var timeoutMs: Int
+    /// The held state lock, kept by every delegate (see RunningDelegate), and where to record it.
+    var lockFD: Int32? = nil
+    var watch: (stateDir: String, owner: ProcessIdentity)? = nil
 
     func execute(path: String, env: [String: String], stdin: [UInt8]) throws -> ExecOutcome {
-        let request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+        var request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                                    stdin: stdin, enter: enter, timeoutMs: timeoutMs)
+        if let lockFD { request.inheritedFDs = [lockFD] }
+        if let watch {
+            let timeout = timeoutMs
+            request.onStart = { pid in RunningDelegate.record(stateDir: watch.stateDir, owner: watch.owner, pid: pid, timeoutMs: timeout) }
+        }
         let result = try Spawn.run(request)
         if let failure = result.setupFailure {
             throw RootlessError.system(failure)

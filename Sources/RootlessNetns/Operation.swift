@@ -8,6 +8,8 @@ struct Operation {
     var context: Context
     var request: CNIRequest
     var chain: PluginChain
+    /// The state lock while `locked` runs (delegates inherit it).
+    let held = HeldLock()
     var netns: SharedNetns { SharedNetns(context: context) }
     var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
     var key: AttachmentKey {
@@ -30,8 +32,13 @@ struct Operation {
     func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
         var enter: EnterSpec?
         if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
+        var executor = DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000)
+        if let fd = held.fd, let owner = held.owner {
+            executor.lockFD = fd
+            executor.watch = (context.state.root, owner)
+        }
         return DelegateInvoker(
-            executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000),
+            executor: executor,
             searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
     }
 
@@ -40,10 +47,18 @@ struct Operation {
         try context.state.prepareRoot()
         // Held until this returns (flock dies with us if we are killed).
         let lock: Lock
-        do { lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) } catch {
+        let root = context.state.root
+        do {
+            lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) {
+                RunningDelegate.enforceDeadline(stateDir: root)
+            }
+        } catch {
             if error.isTimeout { throw .lockTimeout(context.state.lock) }
             throw .system(error)
         }
+        held.fd = lock.fileDescriptor
+        held.owner = Processes.current()
+        defer { held.fd = nil }
         try context.state.prepareLayout()
         let result = try body()
         lock.release()
@@ -131,4 +146,10 @@ extension JSON {
         }
         return deepest
     }
+}
+
+/// The fd of the state lock while it is held, for the delegates to inherit.
+final class HeldLock {
+    var fd: Int32?
+    var owner: ProcessIdentity?
 }

@@ -12,7 +12,8 @@ import System
 ///     slirp4netns.sock     slirp4netns API socket
 ///     run/ run/systemd/    becomes /run for the delegates
 ///     var/lib/cni/         becomes /var/lib/cni (host-local IPAM state, portmap/firewall state)
-///     attachments/         one file per (container ID, ifname)
+///     attachments/         one file per (network, container ID, ifname)
+///     delegate.json        the delegate running under the lock (see RunningDelegate)
 struct StateDir {
     let root: String
 
@@ -25,6 +26,7 @@ struct StateDir {
     var run: String { root + "/run" }
     var varLibCNI: String { root + "/var/lib/cni" }
     var attachments: String { root + "/attachments" }
+    var runningDelegate: String { root + "/delegate.json" }
 
     /// Where a host directory is mirrored so it stays visible under the delegates' new /run.
     func mirror(of hostPath: String) -> String { Path.under(run, String(hostPath.dropFirst("/run".count))) }
@@ -74,7 +76,7 @@ struct StateDir {
     /// Every name this plugin creates in the state directory, except the lock.
     static let ownedNames: Set<String> = [
 "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
-        "forwarder.sock", "forwarder.json", "forwarder.log",
+        "forwarder.sock", "forwarder.json", "forwarder.log", "delegate.json",
     ]
 
     /// `NAME.tmp-PID` of an owned file: left by a run killed inside `writeFileAtomically`.

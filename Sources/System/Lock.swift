@@ -17,22 +17,36 @@ public struct Lock: ~Copyable {
     /// Opens (O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600) and locks `path` with LOCK_EX. Without a timeout
     /// it waits as long as needed; with one it polls LOCK_EX|LOCK_NB every 10 ms and throws
     /// ETIMEDOUT (`lock PATH: Connection timed out`) when it expires.
-    public static func exclusive(_ path: String, timeoutMs: Int? = nil) throws(SystemError) -> Lock {
+    ///
+    /// `whileWaiting` runs about once a second while the lock is busy (e.g. to enforce the
+    /// deadline of a holder whose owner died).
+    public static func exclusive(_ path: String, timeoutMs: Int? = nil,
+                                 whileWaiting: (() -> Void)? = nil) throws(SystemError) -> Lock {
         let fd = try Sys.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, op: "open lock")
         guard let timeoutMs else {
             _ = try Sys.retry("lock", path) { flock(fd.raw, LOCK_EX) }
             return Lock(fd: fd, path: path)
         }
         let deadline = Sys.nowMs() + max(0, timeoutMs)
+        var nextCallback = Sys.nowMs() + 1000
         while true {
             if flock(fd.raw, LOCK_EX | LOCK_NB) == 0 { return Lock(fd: fd, path: path) }
             let err = Glibc.errno
             if err != EWOULDBLOCK && err != EINTR { throw SystemError(op: "lock", path: path, errno: err) }
-            let left = deadline - Sys.nowMs()
+            let now = Sys.nowMs()
+            let left = deadline - now
             if left <= 0 { throw SystemError(op: "lock", path: path, errno: ETIMEDOUT) }
+            if let whileWaiting, now >= nextCallback {
+                whileWaiting()
+                nextCallback = now + 1000
+            }
             Sys.sleepMs(min(10, left))
         }
     }
+
+    /// The locked fd, to hand to a child that must keep the lock held while it runs
+    /// (`SpawnRequest.inheritedFDs`). Valid while this `Lock` lives.
+    public var fileDescriptor: Int32 { fd.raw }
 
     /// Releases now (closing the fd drops the lock).
     public consuming func release() {}

@@ -14,6 +14,11 @@ public struct SpawnRequest: Sendable {
     public var enter: EnterSpec?
     /// On expiry the child's process group is sent SIGKILL and the result says `timedOut`.
     public var timeoutMs: Int?
+    /// Open fds the child keeps, as fds 3, 4, ... (e.g. a held lock: an flock lives as long as
+    /// any fd of its open file description, so a child that outlives us keeps it held).
+    public var inheritedFDs: [Int32] = []
+    /// Called with the child's pid once it runs (before its output is read).
+    public var onStart: (@Sendable (pid_t) -> Void)?
 
     public init(path: String, argv: [String]? = nil, env: [String] = [], stdin: [UInt8] = [],
                 enter: EnterSpec? = nil, timeoutMs: Int? = nil) {
@@ -58,12 +63,15 @@ public enum Spawn {
         let stderrWrite = OwnedFD(adopting: errW)
 
         let plan = ChildPlan(path: req.path, argv: req.argv, env: req.env,
-                             fds: [(inR, 0), (outW, 1), (errW, 2)], session: .processGroup, enter: req.enter)
+                             fds: [(inR, 0), (outW, 1), (errW, 2)]
+                                 + req.inheritedFDs.enumerated().map { ($0.element, Int32(3 + $0.offset)) },
+                             session: .processGroup, enter: req.enter)
         let child = try ChildLauncher.launch(plan)
         _ = consume stdinRead
         _ = consume stdoutWrite
         _ = consume stderrWrite
         let pid = child.pid
+        req.onStart?(pid)
 
         var io = PipeSet()
         io.add(stdoutRead.raw, .stdout)

@@ -233,5 +233,94 @@ extension ReliabilityTests {
             for (cid, n) in [("p-live", ns[2]), ("p-new", ns[3])] { #expect(f.cni(net1, "del", n, containerID: cid).succeeded) }
             f.expectClean(dir, "after the last DEL")
         }
+
+        /// A delegate whose ADD sleeps `sleepSeconds`, then logs whether the shared namespace
+        /// file (`sharedNetns`) still exists.
+        static let sleeperSource = #"""
+        #!/usr/bin/env python3
+        import json, os, sys, time
+        conf = json.loads(sys.stdin.read() or "{}")
+        cmd = os.environ.get("CNI_COMMAND", "")
+        here = os.path.dirname(os.path.abspath(__file__))
+        v = conf.get("cniVersion", "1.0.0")
+        if cmd == "VERSION":
+            print(json.dumps({"cniVersion": v, "supportedVersions": ["1.0.0", "1.1.0"]})); sys.exit(0)
+        if cmd == "ADD":
+            time.sleep(float(conf.get("sleepSeconds", 0)))
+            with open(os.path.join(here, "sleeper.jsonl"), "a") as f:
+                f.write(json.dumps({"woke": time.monotonic(), "sharedNetnsExists": os.path.exists(conf.get("sharedNetns", "/nonexistent"))}) + "\n")
+            print(json.dumps({"cniVersion": v, "interfaces": [{"name": "eth0"}], "ips": [{"address": "10.97.0.2/24", "interface": 0}]}))
+        sys.exit(0)
+        """#
+
+        /// Starts an ADD through cnitool in the background, waits until its delegate `sleeper`
+        /// runs, then SIGKILLs the plugin process (not the delegate).
+        static func addAndKillPlugin(_ f: RelFixture, conflist: String, netns: String, containerID: String) throws -> Background {
+            let bg = try Background([Paths.cnitool, "--rootless", "--user", f.user.name, "--conflist", conflist,
+                                     "--cni-path", f.plugins + ":" + Products.cniPath, "--ifname", "eth0",
+                                     "--cache-dir", f.scratch + "/cache", "--timeout", "60",
+                                     "--container-id", containerID, "add", netns], seconds: 90)
+            let deadline = Date().addingTimeInterval(30)
+            var killed = false
+            while Date() < deadline && !killed {
+                let sleeper = Command.run(["pgrep", "-u", "\(f.user.uid)", "-f", f.plugins + "/sleeper"], timeout: 10)
+                if sleeper.succeeded {
+                    killed = Command.run(["pkill", "-9", "-u", "\(f.user.uid)", "-x", "rootless-netns"], timeout: 10).succeeded
+                }
+                usleep(50_000)
+            }
+            try #require(killed, "the plugin of the sleeping ADD was never seen")
+            return bg
+        }
+
+        @Test("a SIGKILLed plugin's running delegate keeps the lock: the last DEL waits for it before teardown")
+        func orphanDelegateKeepsLock() throws {
+            var f = try RelFixture()
+            defer { f.finish() }
+            try Scratch.write(Self.sleeperSource, to: f.plugins + "/sleeper", mode: 0o755)
+            try f.user.chown(f.plugins)
+            let dir = f.stateDir("rel-v2-orphan")
+            let fast = try Self.conflist(f, network: "orphnet", stateDir: dir)
+            let ns = try f.makeNetns("v2o", count: 2)
+            #expect(f.cni(fast, "add", ns[0], containerID: "o-a").succeeded)
+            let shared = try #require(f.status(dir)["netns"] as? String)
+            let slow = try f.writeConflist(["cniVersion": "1.1.0", "name": "orphnet", "plugins": [
+                RelPlugin.rootlessEntry(stateDir: dir, delegates: [["type": "sleeper", "sleepSeconds": 4, "sharedNetns": shared]]),
+            ]], name: "orphnet-slow.conflist")
+            let bg = try Self.addAndKillPlugin(f, conflist: slow, netns: ns[1], containerID: "o-b")
+            defer { bg.stop() }
+            // The last DEL: before the fix it tore the namespace down under the sleeping delegate.
+            let del = f.cni(fast, "del", ns[0], containerID: "o-a")
+            #expect(del.succeeded, "\(del)")
+            let log = Self.log(f, "sleeper.jsonl")
+            #expect(log.count == 1, "the orphaned delegate did not finish before the DEL returned: \(log)")
+            #expect(log.first?["sharedNetnsExists"] as? Bool == true, "the namespace was torn down under a running delegate: \(log)")
+            f.expectClean(dir, "after the last DEL")
+        }
+
+        @Test("an orphaned delegate hung past delegateTimeout is killed by the next lock waiter")
+        func orphanPastDeadlineIsKilled() throws {
+            var f = try RelFixture()
+            defer { f.finish() }
+            try Scratch.write(Self.sleeperSource, to: f.plugins + "/sleeper", mode: 0o755)
+            try f.user.chown(f.plugins)
+            let dir = f.stateDir("rel-v2-hung")
+            let fast = try Self.conflist(f, network: "hungnet", stateDir: dir)
+            let ns = try f.makeNetns("v2u", count: 2)
+            #expect(f.cni(fast, "add", ns[0], containerID: "u-a").succeeded)
+            let slow = try f.writeConflist(["cniVersion": "1.1.0", "name": "hungnet", "plugins": [
+                RelPlugin.rootlessEntry(stateDir: dir, delegates: [["type": "sleeper", "sleepSeconds": 600]]).merging(["delegateTimeout": 2]) { $1 },
+            ]], name: "hungnet-slow.conflist")
+            let bg = try Self.addAndKillPlugin(f, conflist: slow, netns: ns[1], containerID: "u-b")
+            defer { bg.stop() }
+            let t0 = Date()
+            let del = f.cni(fast, "del", ns[0], containerID: "u-a")
+            #expect(del.succeeded, "\(del)")
+            // Its deadline (2 s + 1 s) is enforced by the waiting DEL, not after the lock timeout.
+            #expect(Date().timeIntervalSince(t0) < 60, "DEL waited \(Date().timeIntervalSince(t0)) s")
+            #expect(!Command.run(["pgrep", "-u", "\(f.user.uid)", "-f", f.plugins + "/sleeper"], timeout: 10).succeeded)
+            #expect(Self.log(f, "sleeper.jsonl").isEmpty)
+            f.expectClean(dir, "after the last DEL")
+        }
     }
 }

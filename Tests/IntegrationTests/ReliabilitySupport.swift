@@ -8,7 +8,8 @@ import Testing
 @Suite("rootless-netns reliability", .serialized,
        .enabled(if: RelConditions.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
 struct ReliabilityTests {
-    static let userName = "rcni-rel"
+    /// RCNI_REL_USER: another user, so that two checkouts can run the suite at once.
+    static let userName = ProcessInfo.processInfo.environment["RCNI_REL_USER"] ?? "rcni-rel"
 }
 
 enum RelConditions {
