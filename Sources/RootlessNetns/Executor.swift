@@ -8,7 +8,7 @@ struct DelegateExecutor: PluginExecutor {
     var timeoutMs: Int
     /// The held state lock, kept by every delegate (see RunningDelegate), and where to record it.
     var lockFD: Int32? = nil
-    var watch: (stateDir: String, owner: ProcessIdentity)? = nil
+    var watch: (stateDir: String, name: String, owner: ProcessIdentity)? = nil
 
     func execute(path: String, env: [String: String], stdin: [UInt8]) throws -> ExecOutcome {
         var request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
@@ -16,7 +16,7 @@ struct DelegateExecutor: PluginExecutor {
         if let lockFD { request.inheritedFDs = [lockFD] }
         if let watch {
             let timeout = timeoutMs
-            request.onStart = { pid in RunningDelegate.record(stateDir: watch.stateDir, owner: watch.owner, pid: pid, timeoutMs: timeout) }
+            request.onStart = { pid in RunningDelegate.record(stateDir: watch.stateDir, name: watch.name, owner: watch.owner, pid: pid, timeoutMs: timeout) }
         }
         let result = try Spawn.run(request)
         if let failure = result.setupFailure {

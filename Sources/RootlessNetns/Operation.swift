@@ -8,8 +8,8 @@ struct Operation {
     var context: Context
     var request: CNIRequest
     var chain: PluginChain
-    /// The state lock while `locked` runs (delegates inherit it).
-    let held = HeldLock()
+    /// The chain locks while the operation holds them (delegates inherit them; see Locking.swift).
+    let held = HeldLocks()
     var netns: SharedNetns { SharedNetns(context: context) }
     var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
     var key: AttachmentKey {
@@ -33,36 +33,13 @@ struct Operation {
         var enter: EnterSpec?
         if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
         var executor = DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000)
-        if let fd = held.fd, let owner = held.owner {
-            executor.lockFD = fd
-            executor.watch = (context.state.root, owner)
+        if let ranges = held.ranges, let owner = held.owner {
+            executor.lockFD = ranges.fileDescriptor
+            executor.watch = (context.state.root, key.fileName, owner)
         }
         return DelegateInvoker(
             executor: executor,
             searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
-    }
-
-    /// Everything under the state dir happens with the lock held.
-    func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
-        try context.state.prepareRoot()
-        // Held until this returns (flock dies with us if we are killed).
-        let lock: Lock
-        let root = context.state.root
-        do {
-            lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) {
-                RunningDelegate.enforceDeadline(stateDir: root)
-            }
-        } catch {
-            if error.isTimeout { throw .lockTimeout(context.state.lock) }
-            throw .system(error)
-        }
-        held.fd = lock.fileDescriptor
-        held.owner = Processes.current()
-        defer { held.fd = nil }
-        try context.state.prepareLayout()
-        let result = try body()
-        lock.release()
-        return result
     }
 
     /// CNI_NETNS must name a network namespace (a bind mount or a /proc/PID/ns/net link).
@@ -120,11 +97,6 @@ struct Operation {
                     version: record.version, plugins: record.delegates)
     }
 
-    /// Tears the shared namespace down when no attachment (of any network) is left.
-    func teardownIfUnused() -> [RootlessError] {
-        guard (try? attachments.isEmpty()) ?? false else { return [] }
-        return netns.teardown()
-    }
 }
 
 extension JSON {
@@ -146,10 +118,4 @@ extension JSON {
         }
         return deepest
     }
-}
-
-/// The fd of the state lock while it is held, for the delegates to inherit.
-final class HeldLock {
-    var fd: Int32?
-    var owner: ProcessIdentity?
 }

@@ -13,31 +13,52 @@ extension RootlessNetnsPlugin {
         }
         // Never create anything on DEL: no state dir means nothing to delete.
         if !FS.exists(op.context.state.root) { return }
-        try op.locked { () throws(RootlessError) in try delShared(op) }
+        try op.withContainer { () throws(RootlessError) in try delShared(op) }
     }
 
+    /// As ADD: read the record under the state lock, run the chain's DEL without it, remove
+    /// forwards and record (and decide on teardown) under it again.
     func delShared(_ op: Operation) throws(RootlessError) {
         // An unreadable record (oversized, a crash mid-write on a filesystem without atomic
         // rename, a hand edit) must not make every DEL fail: clean up as without one, then drop it.
-        var record: Attachment?
-        var corrupt = false
-        do { record = try op.attachments.load(op.key) } catch {
-            guard case .corruptState = error else { throw error }
-            Stderr.log("ignoring \(error)")
-            corrupt = true
+        let (record, corrupt, invoker) = try op.locked { () throws(RootlessError) -> (Attachment?, Bool, DelegateInvoker?) in
+            var record: Attachment?
+            var corrupt = false
+            do throws(RootlessError) { record = try op.attachments.load(op.key) } catch {
+                guard case .corruptState = error else { throw error }
+                Stderr.log("ignoring \(error)")
+                corrupt = true
+            }
+            guard op.netns.isMounted else { return (record, corrupt, nil) }
+            let invoker = try op.invoker(inside: true)
+            try op.enterChains()
+            return (record, corrupt, invoker)
         }
-        let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
-        var errors = release(op, key: op.key, record: record, corrupt: corrupt, env: op.request.env, invoker: invoker)
-        errors += op.teardownIfUnused()
+        var errors = releaseChain(op, key: op.key, record: record, env: op.request.env, invoker: invoker)
+        let busy = try op.locked { () throws(RootlessError) -> Bool in
+            errors += releaseRecord(op, key: op.key, record: record, corrupt: corrupt, chainErrors: errors, nsUp: invoker != nil)
+            op.leaveChains()
+            let outcome = op.teardownIfUnused()
+            errors += outcome.errors
+            return outcome.isBusy
+        }
+        if busy { errors += op.teardownWhenIdle() }
         if let first = errors.first { throw first }
     }
 
-    /// Releases one attachment (DEL, GC, reaping): the chain's DEL inside the shared namespace
-    /// (the record's chain, as it ran; without a record, the current config's, best effort),
-    /// its host forwards, then the record. A failed chain DEL keeps the record, so a retry (the
-    /// runtime's DEL, the next GC) runs it again; every step counts "already gone" as done.
+    /// Releases one attachment (GC, reaping; DEL does the two steps itself around the lock).
     func release(_ op: Operation, key: AttachmentKey, record: Attachment?, corrupt: Bool,
-                 env requestEnv: CNIEnvironment, invoker: DelegateInvoker?) -> [RootlessError] {
+                 env: CNIEnvironment, invoker: DelegateInvoker?) -> [RootlessError] {
+        var errors = releaseChain(op, key: key, record: record, env: env, invoker: invoker)
+        errors += releaseRecord(op, key: key, record: record, corrupt: corrupt, chainErrors: errors, nsUp: invoker != nil)
+        return errors
+    }
+
+    /// The chain's DEL inside the shared namespace: the record's chain, as it ran (without a
+    /// record, the current config's, best effort: errors then do not count).
+    func releaseChain(_ op: Operation, key: AttachmentKey, record: Attachment?, env requestEnv: CNIEnvironment,
+                      invoker: DelegateInvoker?) -> [RootlessError] {
+        guard let invoker else { return [] }
         var env = requestEnv
         env.command = .del; env.containerID = key.containerID; env.ifName = key.ifName
         // Without the runtime's CNI_NETNS, the recorded path is passed on only while it still
@@ -48,23 +69,27 @@ extension RootlessNetnsPlugin {
             if liveness == nil || liveness == .alive { env.netns = record.netns }
         }
         env = op.delegateEnv(env)
-        var errors: [RootlessError] = []
-        if let invoker {
-            let chain = record.map(op.chain(of:)) ?? op.chain
-            do {
-                try chain.del(invoker, env: env, prevResult: record?.result ?? op.request.config.prevResult,
-                              capabilityArgs: record?.capabilityArgs ?? op.request.config.runtimeConfig)
-            } catch {
-                // Without a record this was a best-effort cleanup of a half-done ADD.
-                if record != nil { errors.append(.cni(error)) }
-            }
+        let chain = record.map(op.chain(of:)) ?? op.chain
+        do {
+            try chain.del(invoker, env: env, prevResult: record?.result ?? op.request.config.prevResult,
+                          capabilityArgs: record?.capabilityArgs ?? op.request.config.runtimeConfig)
+        } catch {
+            if record != nil { return [.cni(error)] }
         }
-        if let record, invoker != nil, let backend = try? Backends.resolve(context: op.context) {
+        return []
+    }
+
+    /// Its host forwards, then the record (call under the state lock). A failed chain DEL keeps
+    /// the record, so a retry (the runtime's DEL, the next GC) runs it again; every step counts
+    /// "already gone" as done. With the namespace gone nothing is left to retry against.
+    func releaseRecord(_ op: Operation, key: AttachmentKey, record: Attachment?, corrupt: Bool,
+                       chainErrors: [RootlessError], nsUp: Bool) -> [RootlessError] {
+        var errors: [RootlessError] = []
+        if let record, nsUp, let backend = try? Backends.resolve(context: op.context) {
             errors += backend.removeForwards(record.hostForwards, context: op.context)
         }
         guard record != nil || corrupt else { return errors }
-        // The namespace is gone: nothing of the chain is left inside to retry against.
-        if errors.isEmpty || invoker == nil {
+        if (chainErrors.isEmpty && errors.isEmpty) || !nsUp {
             do { try op.attachments.remove(key) } catch { errors.append(error) }
         }
         return errors
@@ -78,6 +103,9 @@ extension RootlessNetnsPlugin {
     func reapGone(_ op: Operation, invoker: DelegateInvoker?, except: AttachmentKey? = nil) -> [AttachmentKey] {
         var reaped: [AttachmentKey] = []
         for candidate in Self.reapable(op) where candidate.key != except {
+            // Someone is operating on it right now: not ours to release.
+            guard let byte = op.tryContainer(candidate.key) else { continue }
+            defer { op.releaseContainer(byte) }
             let errors = release(op, key: candidate.key, record: candidate.record, corrupt: false,
                                  env: CNIEnvironment(command: .del, path: op.request.env.path), invoker: invoker)
             if errors.isEmpty {

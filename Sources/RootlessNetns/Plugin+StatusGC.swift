@@ -45,11 +45,15 @@ extension RootlessNetnsPlugin {
                            details: "without the list every attachment would look stale; nothing was removed")
         }
         if !FS.exists(op.context.state.root) { return }
-        try op.locked { () throws(RootlessError) in
-            var errors: [RootlessError] = []
+        var errors: [RootlessError] = []
+        let busy = try op.locked { () throws(RootlessError) -> Bool in
             let keep = Set(valid.map { AttachmentKey(network: op.chain.name, containerID: $0.containerID, ifName: $0.ifName) })
             let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
+            if invoker != nil { try op.enterChains() }
             for key in try op.attachments.list() where key.network == op.chain.name && !keep.contains(key) {
+                // In use right now (a runtime's DEL of it in flight): not ours to release.
+                guard let byte = op.tryContainer(key) else { continue }
+                defer { op.releaseContainer(byte) }
                 var record: Attachment?
                 var corrupt = false
                 do { record = try op.attachments.load(key) } catch { corrupt = true }
@@ -60,8 +64,12 @@ extension RootlessNetnsPlugin {
             if let invoker {
                 do throws(CNIError) { try op.chain.gc(invoker, env: request.env, validAttachments: valid) } catch { errors.append(.cni(error)) }
             }
-            errors += op.teardownIfUnused()
-            if let first = errors.first { throw first }
+            op.leaveChains()
+            let outcome = op.teardownIfUnused()
+            errors += outcome.errors
+            return outcome.isBusy
         }
+        if busy { errors += op.teardownWhenIdle() }
+        if let first = errors.first { throw first }
     }
 }

@@ -28,53 +28,77 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         }
         try op.context.requireRuntimeDir()
         try op.context.checkNetnsDir()
-        return try op.locked { () throws(RootlessError) -> CNIResult in try addShared(op, mappings: mappings) }
+        return try op.withContainer { () throws(RootlessError) -> CNIResult in try addShared(op, mappings: mappings) }
     }
 
+    /// Three steps: the namespace and helper under the state lock; the chain without it
+    /// (concurrently with other containers' chains); forwards and the record under it again.
     func addShared(_ op: Operation, mappings: [PortMapping]) throws(RootlessError) -> CNIResult {
         let env = op.request.env
-        // Starting the helper is part of the ADD: if it fails, nothing of it may stay behind
-        // (a namespace mounted, a helper record) unless other containers use them.
-        let helper: HelperRecord, backend: any HelperBackend
-        do {
-            (helper, backend) = try op.netns.ensureUp()
-            try op.netns.writeResolvConf(helper: helper)
-        } catch {
-            _ = op.teardownIfUnused()
-            throw error
+        let (helper, backend, invoker) = try op.locked { () throws(RootlessError) -> (HelperRecord, any HelperBackend, DelegateInvoker) in
+            // Starting the helper is part of the ADD: if it fails, nothing of it may stay behind
+            // (a namespace mounted, a helper record) unless other containers use them.
+            let helper: HelperRecord, backend: any HelperBackend
+            do throws(RootlessError) {
+                (helper, backend) = try op.netns.ensureUp()
+                try op.netns.writeResolvConf(helper: helper)
+            } catch {
+                op.teardownIfUnused()
+                throw error
+            }
+            let invoker = try op.invoker(inside: true)
+            try op.enterChains()
+            // Attachments whose container namespace provably no longer exists (never DELed).
+            reapGone(op, invoker: invoker)
+            return (helper, backend, invoker)
         }
-        let invoker = try op.invoker(inside: true)
-        // Attachments whose container namespace provably no longer exists (never DELed).
-        reapGone(op, invoker: invoker, except: op.key)
         let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
                                                                guestAddress: helper.guestAddress)
         var result: CNIResult
-        do {
+        do throws(PluginChain.AddFailure) {
             result = try op.chain.add(invoker, env: env, capabilityArgs: capabilityArgs)
         } catch {
             // Roll back: the chain's DEL with what did succeed, no record, no unused namespace.
             try? op.chain.del(invoker, env: env, prevResult: error.partialResult, capabilityArgs: capabilityArgs)
-            _ = op.teardownIfUnused()
+            op.leaveChains()
+            finishTeardown(op)
             throw .cni(error.error)
         }
-        var forwards: [HostForward] = []
-        do {
-            forwards = try backend.addForwards(mappings, record: helper, result: result, context: op.context)
-            var record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
-                                    network: op.request.config.name, version: op.request.config.version,
-                                    delegates: op.context.config.delegates,
-                                    capabilityArgs: capabilityArgs, result: result,
-                                    hostForwards: forwards)
-            record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns)
-            try op.attachments.save(record)
-        } catch {
-            _ = backend.removeForwards(forwards, context: op.context)
-            try? op.chain.del(invoker, env: env, prevResult: result, capabilityArgs: capabilityArgs)
-            _ = op.teardownIfUnused()
+        // nil: recorded; else the error, after the rollback (and whether teardown must wait).
+        let failure = try op.locked { () throws(RootlessError) -> (RootlessError, Bool)? in
+            var forwards: [HostForward] = []
+            do {
+                forwards = try backend.addForwards(mappings, record: helper, result: result, context: op.context)
+                var record = Attachment(containerID: env.containerID, ifName: env.ifName, netns: env.netns,
+                                        network: op.request.config.name, version: op.request.config.version,
+                                        delegates: op.context.config.delegates,
+                                        capabilityArgs: capabilityArgs, result: result,
+                                        hostForwards: forwards)
+                record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns)
+                try op.attachments.save(record)
+            } catch {
+                _ = backend.removeForwards(forwards, context: op.context)
+                try? op.chain.del(invoker, env: env, prevResult: result, capabilityArgs: capabilityArgs)
+                op.leaveChains()
+                return (RootlessError.from(error), op.teardownIfUnused().isBusy)
+            }
+            op.leaveChains()
+            return nil
+        }
+        if let (error, busy) = failure {
+            if busy { _ = op.teardownWhenIdle() }
             throw error
         }
         if result.dns.nameservers.isEmpty { result.dns.nameservers = helper.dnsServers }
         return result.converted(to: op.request.config.version)
+    }
+
+    /// After a chain left the namespace with no attachment recorded: tear down now if no other
+    /// chain is inside, else once they are gone.
+    @discardableResult
+    func finishTeardown(_ op: Operation) -> [RootlessError] {
+        let outcome = (try? op.locked { () throws(RootlessError) -> Operation.TeardownOutcome in op.teardownIfUnused() }) ?? .notUnused
+        return outcome.isBusy ? op.teardownWhenIdle() : outcome.errors
     }
 
     public func check(_ request: CNIRequest) throws {
@@ -90,16 +114,22 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         }
         try op.context.requireRuntimeDir()
         guard FS.exists(op.context.state.root) else { throw RootlessError.netnsMissing(op.netns.path) }
-        try op.locked { () throws(RootlessError) in
-            switch op.netns.health() {
-            case .netnsMissing: throw .netnsMissing(op.netns.path)
-            case .helperDead(let record): throw .helperDead(pid: record?.identity.pid ?? 0)
-            case .up: break
+        try op.withContainer { () throws(RootlessError) in
+            let (record, invoker) = try op.locked { () throws(RootlessError) -> (Attachment, DelegateInvoker) in
+                switch op.netns.health() {
+                case .netnsMissing: throw .netnsMissing(op.netns.path)
+                case .helperDead(let record): throw .helperDead(pid: record?.identity.pid ?? 0)
+                case .up: break
+                }
+                guard let record = try op.attachments.load(op.key) else {
+                    throw .notAttached(containerID: request.env.containerID, ifName: request.env.ifName)
+                }
+                let invoker = try op.invoker(inside: true)
+                try op.enterChains()
+                return (record, invoker)
             }
-            guard let record = try op.attachments.load(op.key) else {
-                throw .notAttached(containerID: request.env.containerID, ifName: request.env.ifName)
-            }
-            let invoker = try op.invoker(inside: true)
+            // Its record exists, so no teardown is due when it leaves: no state lock needed.
+            defer { op.leaveChains() }
             do throws(CNIError) {
                 try op.chain(of: record).check(invoker, env: request.env,
                                                prevResult: request.config.prevResult ?? record.result,

@@ -5,7 +5,9 @@ import System
 
 /// The files of one shared namespace under its state directory (all 0700/0600, caller-owned):
 ///
-///     lock                 flock held by every ADD/DEL/CHECK/GC (never removed: see teardown)
+///     lock                 flock: namespace/helper lifecycle and records; byte-range locks on
+///                          the same file: chains in flight, one per container (Locking.swift).
+///                          Never removed (see removeAllButLock)
 ///     helper.json          the helper's identity (pid, start time, exe) and addresses
 ///     helper.log           the helper's stdout/stderr
 ///     resolv.conf          bind-mounted over /etc/resolv.conf for the delegates
@@ -13,7 +15,7 @@ import System
 ///     run/ run/systemd/    becomes /run for the delegates
 ///     var/lib/cni/         becomes /var/lib/cni (host-local IPAM state, portmap/firewall state)
 ///     attachments/         one file per (network, container ID, ifname)
-///     delegate.json        the delegate running under the lock (see RunningDelegate)
+///     running/             the delegate each chain is running (see RunningDelegate)
 struct StateDir {
     let root: String
 
@@ -26,7 +28,9 @@ struct StateDir {
     var run: String { root + "/run" }
     var varLibCNI: String { root + "/var/lib/cni" }
     var attachments: String { root + "/attachments" }
-    var runningDelegate: String { root + "/delegate.json" }
+    /// The same file as `lock`: flock(2) and OFD byte-range locks do not interact on Linux.
+    var chainLocks: String { root + "/lock" }
+    var running: String { root + "/running" }
 
     /// Where a host directory is mirrored so it stays visible under the delegates' new /run.
     func mirror(of hostPath: String) -> String { Path.under(run, String(hostPath.dropFirst("/run".count))) }
@@ -76,7 +80,7 @@ struct StateDir {
     /// Every name this plugin creates in the state directory, except the lock.
     static let ownedNames: Set<String> = [
 "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
-        "forwarder.sock", "forwarder.json", "forwarder.log", "delegate.json",
+        "forwarder.sock", "forwarder.json", "forwarder.log", "running",
     ]
 
     /// `NAME.tmp-PID` of an owned file: left by a run killed inside `writeFileAtomically`.

@@ -121,7 +121,7 @@ extension ReliabilityTests {
                 if m & 0o077 != 0 { bad.append("\(sub) mode \(String(m, radix: 8))") }
             }
             let records = (try? fm.contentsOfDirectory(atPath: stateDir + "/attachments")) ?? []
-            #expect(records == ["\(cid)@\(ifname).json"], "\(records)")
+            #expect(records == ["relnet+\(cid)@\(ifname).json"], "\(records)")
             for rec in records {
                 let m = (try? fm.attributesOfItem(atPath: stateDir + "/attachments/" + rec))?[.posixPermissions] as? Int ?? 0
                 if m & 0o7777 != 0o600 { bad.append("attachments/\(rec) mode \(String(m, radix: 8))") }

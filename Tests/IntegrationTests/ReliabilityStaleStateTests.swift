@@ -207,7 +207,7 @@ extension ReliabilityTests {
             }
             let addA = run("ADD", 0)
             try #require(addA.succeeded, "\(addA)")
-            #expect(FileManager.default.fileExists(atPath: xdg + "/rootless-netns/attachments/rel-xd-0@eth0.json"))
+            #expect(FileManager.default.fileExists(atPath: xdg + "/rootless-netns/attachments/rootless-bridge+rel-xd-0@eth0.json"))
             #expect(f.helpers().count == 1)
 
             // Logout: the runtime dir goes.

@@ -1,0 +1,19 @@
+// Open-file-description byte-range locks (fcntl F_OFD_SETLK[W], Linux >= 3.15): like flock(2)
+// they belong to the open file description (inherited across fork/exec, released when its last
+// fd closes), unlike flock they lock byte ranges, so one file holds many independent locks.
+#pragma once
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Lock bytes [start, start+len) of `fd`: kind 0 unlock, 1 shared (F_RDLCK), 2 exclusive
+/// (F_WRLCK); `wait` blocks (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when
+/// the range is held and !wait).
+int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,141 @@
+import CNI
+import System
+
+/// How operations of one state dir exclude each other, so that chains of different containers
+/// run concurrently (Kubernetes and compose start many at once) and nothing breaks:
+///
+/// - the **state lock** (flock on `lock`): namespace and helper lifecycle, forwards, records,
+///   the teardown decision. Held briefly, before and after a chain, never during one (except
+///   GC, reaping and rollback, which are rare).
+/// - **container byte** (OFD byte-range lock on the same file, exclusive, byte 1 + hash of the
+///   record name): one operation per attachment at a time, taken first, held throughout.
+/// - **chains byte** (byte 0, shared): held by every chain inside the namespace. Teardown needs
+///   it exclusively, so it never runs while any chain is inside.
+///
+/// Order: container byte, then state lock, then chains byte (taken under the state lock, where
+/// it never waits: only teardown takes it exclusively, also under the state lock, without
+/// waiting). Delegates inherit the byte-range locks, so an orphaned delegate of a killed plugin
+/// keeps its chain "inside" until it exits (RunningDelegate bounds how long).
+final class HeldLocks {
+    var ranges: RangeLocks?
+    var owner: ProcessIdentity?
+}
+
+extension Operation {
+    static let chainsByte: Int64 = 0
+
+    /// Byte of the attachment `key` (a collision only serialises two containers).
+    static func byte(of key: AttachmentKey) -> Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in key.fileName.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return 1 + Int64(h % (1 << 40))
+    }
+
+    /// Runs `body` holding this attachment's container byte (and, with it, the fd the chain locks live on).
+    func withContainer<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
+        try context.state.prepareRoot()
+        let ranges: RangeLocks
+        do { ranges = try RangeLocks(path: context.state.chainLocks) } catch { throw .system(error) }
+        let root = context.state.root, name = key.fileName
+        do {
+            try ranges.lock(Self.byte(of: key), shared: false, timeoutMs: context.lockTimeoutMs) {
+                RunningDelegate.enforceDeadline(path: StateDir(root: root).running + "/" + name)
+            }
+        } catch {
+            if error.isTimeout { throw .lockTimeout(context.state.chainLocks) }
+            throw .system(error)
+        }
+        held.ranges = ranges
+        held.owner = Processes.current()
+        defer { held.ranges = nil }
+        return try body()
+    }
+
+    /// Runs `body` under the state lock.
+    func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
+        try context.state.prepareRoot()
+        let lock: Lock
+        do { lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) } catch {
+            if error.isTimeout { throw .lockTimeout(context.state.lock) }
+            throw .system(error)
+        }
+        // GC takes no container byte: it still needs the fd for the chains byte.
+        let opened = held.ranges == nil
+        if opened {
+            do { held.ranges = try RangeLocks(path: context.state.chainLocks) } catch { throw .system(error) }
+            held.owner = Processes.current()
+        }
+        defer { if opened { held.ranges = nil } }
+        try context.state.prepareLayout()
+        let result = try body()
+        lock.release()
+        return result
+    }
+
+    /// Marks this operation's chain as inside the namespace (call under the state lock).
+    func enterChains() throws(RootlessError) {
+        guard let ranges = held.ranges else { return }
+        do { try ranges.lock(Self.chainsByte, shared: true, timeoutMs: 10_000) } catch { throw .system(error) }
+    }
+
+    func leaveChains() { held.ranges?.unlock(Self.chainsByte) }
+
+    /// Another attachment's byte, if nobody operates on it now (GC, reaping); nil: skip it.
+    func tryContainer(_ other: AttachmentKey) -> Int64? {
+        guard other != key, let ranges = held.ranges else { return nil }
+        let byte = Self.byte(of: other)
+        guard byte != Self.byte(of: key), (try? ranges.tryLock(byte, shared: false)) == true else { return nil }
+        return byte
+    }
+
+    func releaseContainer(_ byte: Int64) { held.ranges?.unlock(byte) }
+
+    /// Tears the shared namespace down when no attachment (of any network) is left and no chain
+    /// is inside. Call under the state lock. `.busy`: chains are in flight (each checks again
+    /// as it leaves; see `teardownWhenIdle`).
+    enum TeardownOutcome { case notUnused, busy, done([RootlessError]) }
+
+    @discardableResult
+    func teardownIfUnused() -> TeardownOutcome {
+        guard (try? attachments.isEmpty()) ?? false else { return .notUnused }
+        guard let ranges = held.ranges, (try? ranges.tryLock(Self.chainsByte, shared: false)) == true else {
+            RunningDelegate.enforceDeadlines(stateDir: context.state.root)
+            return .busy
+        }
+        defer { ranges.unlock(Self.chainsByte) }
+        return .done(netns.teardown())
+    }
+
+    /// After the last attachment left while other chains were still inside (typically an
+    /// orphaned delegate of a killed plugin, or other containers' first ADDs): wait for them,
+    /// without the state lock, then decide again. Returns early once an attachment exists.
+    func teardownWhenIdle() -> [RootlessError] {
+        guard let ranges = held.ranges else { return [] }
+        let root = context.state.root
+        let deadline = Clock.monotonicMs() + context.lockTimeoutMs
+        var nextCheck = 0
+        while Clock.monotonicMs() < deadline {
+            if (try? ranges.tryLock(Self.chainsByte, shared: false)) == true {
+                ranges.unlock(Self.chainsByte)
+                let outcome = (try? locked { () throws(RootlessError) -> TeardownOutcome in teardownIfUnused() }) ?? .notUnused
+                switch outcome {
+                case .busy: continue
+                case .notUnused: return []
+                case .done(let errors): return errors
+                }
+            }
+            if Clock.monotonicMs() >= nextCheck {
+                if !((try? attachments.isEmpty()) ?? true) { return [] }
+                RunningDelegate.enforceDeadlines(stateDir: root)
+                nextCheck = Clock.monotonicMs() + 1000
+            }
+            Clock.sleep(ms: 10)
+        }
+        return []
+    }
+}
+
+extension Operation.TeardownOutcome {
+    var errors: [RootlessError] { if case .done(let e) = self { return e } else { return [] } }
+    var isBusy: Bool { if case .busy = self { return true } else { return false } }
+}

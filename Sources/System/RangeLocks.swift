@@ -1,0 +1,49 @@
+import CShim
+import Glibc
+
+/// A lock file holding many independent locks, one per byte (open-file-description byte-range
+/// locks, `fcntl(2)` F_OFD_SETLK): held by this open file description, inherited by children
+/// given its fd, released when the last fd closes (a crashed holder releases everything).
+public final class RangeLocks {
+    private let fd: OwnedFD
+    public let path: String
+
+    /// Opens (O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600) `path`; nothing is locked yet.
+    public init(path: String) throws(SystemError) {
+        fd = try Sys.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, op: "open lock")
+        self.path = path
+    }
+
+    /// The fd, for children that must keep these locks held while they run.
+    public var fileDescriptor: Int32 { fd.raw }
+
+    /// Takes byte `index` (shared or exclusive), polling every 10 ms up to `timeoutMs`
+    /// (ETIMEDOUT); `whileWaiting` runs about once a second while it is busy.
+    public func lock(_ index: Int64, shared: Bool, timeoutMs: Int,
+                     whileWaiting: (() -> Void)? = nil) throws(SystemError) {
+        let deadline = Sys.nowMs() + max(0, timeoutMs)
+        var nextCallback = Sys.nowMs() + 1000
+        while true {
+            if try tryLock(index, shared: shared) { return }
+            let now = Sys.nowMs()
+            if now >= deadline { throw SystemError(op: "lock", path: "\(path) [\(index)]", errno: ETIMEDOUT) }
+            if let whileWaiting, now >= nextCallback {
+                whileWaiting()
+                nextCallback = now + 1000
+            }
+            Sys.sleepMs(min(10, deadline - now))
+        }
+    }
+
+    /// Takes byte `index` if free now; false if someone else holds it.
+    public func tryLock(_ index: Int64, shared: Bool) throws(SystemError) -> Bool {
+        if cshim_ofd_lock(fd.raw, index, 1, shared ? 1 : 2, 0) == 0 { return true }
+        let err = Glibc.errno
+        if err == EAGAIN || err == EACCES || err == EINTR { return false }
+        throw SystemError(op: "lock", path: "\(path) [\(index)]", errno: err)
+    }
+
+    public func unlock(_ index: Int64) {
+        _ = cshim_ofd_lock(fd.raw, index, 1, 0, 0)
+    }
+}
