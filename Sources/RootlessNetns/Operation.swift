@@ -9,7 +9,7 @@ struct Operation {
     var request: CNIRequest
     var chain: PluginChain
     var netns: SharedNetns { SharedNetns(context: context) }
-    var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
+    var attachments: AttachmentStore { AttachmentStore(state: context.state) }
     var key: AttachmentKey {
         AttachmentKey(network: request.config.name, containerID: request.env.containerID, ifName: request.env.ifName)
     }
@@ -39,11 +39,7 @@ struct Operation {
     func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
         try context.state.prepareRoot()
         // Held until this returns (flock dies with us if we are killed).
-        let lock: Lock
-        do { lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) } catch {
-            if error.isTimeout { throw .lockTimeout(context.state.lock) }
-            throw .system(error)
-        }
+        let lock = try context.state.lockExclusive(timeoutMs: context.lockTimeoutMs)
         try context.state.prepareLayout()
         let result = try body()
         lock.release()
@@ -59,6 +55,14 @@ struct Operation {
         }
         guard Mounts.isNsfs(path) else {
             throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not a network namespace"))
+        }
+        // Any namespace file is nsfs: a mount or user namespace must be refused too.
+        let isNet: Bool
+        do { isNet = try NetNS.isNetworkNamespace(path) } catch {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path): \(error)"))
+        }
+        guard isNet else {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is a namespace, but not a network namespace"))
         }
     }
 

@@ -19,6 +19,15 @@ public struct Lock: ~Copyable {
     /// ETIMEDOUT (`lock PATH: Connection timed out`) when it expires.
     public static func exclusive(_ path: String, timeoutMs: Int? = nil) throws(SystemError) -> Lock {
         let fd = try Sys.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, op: "open lock")
+        return try lock(fd, path: path, timeoutMs: timeoutMs)
+    }
+
+    /// The same for `name` in `dir` (`openat(2)`, never through a symlink, a regular file only).
+    public static func exclusive(in dir: DirectoryHandle, _ name: String, timeoutMs: Int? = nil) throws(SystemError) -> Lock {
+        try lock(try dir.openLockFile(name), path: dir.path(of: name), timeoutMs: timeoutMs)
+    }
+
+    private static func lock(_ fd: consuming OwnedFD, path: String, timeoutMs: Int?) throws(SystemError) -> Lock {
         guard let timeoutMs else {
             _ = try Sys.retry("lock", path) { flock(fd.raw, LOCK_EX) }
             return Lock(fd: fd, path: path)
