@@ -6,8 +6,12 @@ import System
 struct DelegateExecutor: PluginExecutor {
     var enter: EnterSpec?
     var timeoutMs: Int
+    /// The state dir the mounts of `enter` are under: re-verified before every spawn, since the
+    /// child mounts by path (a swapped ancestor must not make a delegate write elsewhere).
+    var state: StateDir? = nil
 
     func execute(path: String, env: [String: String], stdin: [UInt8]) throws -> ExecOutcome {
+        try state?.verifyPath()
         let request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                                    stdin: stdin, enter: enter, timeoutMs: timeoutMs)
         let result = try Spawn.run(request)

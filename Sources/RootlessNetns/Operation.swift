@@ -31,7 +31,8 @@ struct Operation {
         var enter: EnterSpec?
         if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
         return DelegateInvoker(
-            executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000),
+            executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000,
+                                       state: inside ? context.state : nil),
             searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
     }
 
