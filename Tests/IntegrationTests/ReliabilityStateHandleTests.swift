@@ -222,5 +222,20 @@ extension ReliabilityTests {
             #expect(left.isEmpty, "forwarder left running: \(left)")
             Self.expectClean(f, stateDir, shared, "after DEL without the pasta binary")
         }
+
+        @Test("CNI_NETNS naming a namespace that is not a network namespace is refused up front (code 4)")
+        func nonNetworkNamespaceRefused() throws {
+            var f = try RelFixture()
+            defer { f.finish() }
+            let (conflist, stateDir) = try f.fakeConflist(stateDir: "rel-nstype")
+            let conf = try f.pluginConf(conflist)
+            for path in ["/proc/self/ns/user", "/proc/self/ns/mnt", "/proc/self/ns/uts"] {
+                let r = f.plugin(env: f.pluginEnv("ADD", containerID: "relnstype", netns: path), stdin: conf)
+                #expect(r.json?["code"] as? Int == 4, "\(path): \(r)")
+                #expect(r.stdout.contains("not a network namespace"), "\(path): \(r.stdout)")
+            }
+            #expect(RelPlugin.log(f.plugins).isEmpty, "a delegate ran")
+            #expect(f.stateLeft(stateDir) == nil, "state was created: \(f.stateLeft(stateDir) ?? [])")
+        }
     }
 }
