@@ -237,5 +237,32 @@ extension ReliabilityTests {
             #expect(RelPlugin.log(f.plugins).isEmpty, "a delegate ran")
             #expect(f.stateLeft(stateDir) == nil, "state was created: \(f.stateLeft(stateDir) ?? [])")
         }
+
+        @Test("one stateDir reached with another XDG_RUNTIME_DIR (another netns path): the live helper is never replaced")
+        func liveHelperOfAnotherNamespaceKept() throws {
+            var f = try RelFixture()
+            defer { f.finish() }
+            let (conflist, stateDir) = try f.fakeConflist(stateDir: "rel-foreign")
+            let conf = try f.pluginConf(conflist)
+            let netns = try f.makeNetns("fo", count: 2)
+            let otherXDG = f.scratch + "/xdg2"
+            try FileManager.default.createDirectory(atPath: otherXDG, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+            try f.user.chown(otherXDG)
+            let shared = try Self.netnsPath(f, stateDir)
+            let a = f.plugin(env: f.pluginEnv("ADD", containerID: "relfo-a", netns: netns[0]), stdin: conf)
+            try #require(a.succeeded, "\(a)")
+            let helpers = Self.helpers(f, shared)
+            try #require(helpers.count == 1, "\(helpers)")
+            let b = f.plugin(env: f.pluginEnv("ADD", containerID: "relfo-b", netns: netns[1], ["XDG_RUNTIME_DIR": otherXDG]),
+                             stdin: conf)
+            #expect(b.json?["code"] as? Int == 7, "\(b)")
+            #expect(b.stdout.contains("in use by the shared namespace \(shared)"), "\(b.stdout)")
+            #expect(Self.helpers(f, shared).map(\.pid) == helpers.map(\.pid), "the helper was replaced")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: otherXDG + "/netns")) ?? []).isEmpty)
+            let del = f.plugin(env: f.pluginEnv("DEL", containerID: "relfo-a", netns: netns[0]), stdin: conf)
+            #expect(del.succeeded, "\(del)")
+            Self.expectClean(f, stateDir, shared, "after DEL")
+        }
     }
 }
