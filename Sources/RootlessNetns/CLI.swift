@@ -59,7 +59,7 @@ struct CLI {
             helper = ["backend": .string(record.backend.rawValue), "pid": .int(Int64(record.identity.pid)),
                       "alive": .bool(record.isAlive), "exe": .string(record.identity.exe)]
         }
-        let store = AttachmentStore(dir: context.state.attachments)
+        let store = AttachmentStore(state: context.state)
         let attachments: [JSON] = ((try? store.list()) ?? []).map { key in
             var entry: JSONObject = ["network": .string(key.network), "containerID": .string(key.containerID),
                                      "ifName": .string(key.ifName)]
@@ -114,7 +114,7 @@ struct CLI {
             for e in errors { fail("\(e)") }
             return errors.isEmpty ? 0 : 1
         }
-        let lock = try Lock.exclusive(context.state.lock, timeoutMs: 60_000)
+        let lock = try context.state.lockExclusive(timeoutMs: 60_000)
         let errors = SharedNetns(context: context).teardown()
         lock.release()
         for e in errors { fail("\(e)") }

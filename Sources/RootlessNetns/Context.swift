@@ -16,20 +16,26 @@ struct Context {
     var hostEnv: [String: String]
 
     /// ADD needs the runtime dir; DEL/GC succeed without it (nothing can be left to remove).
+    /// It and every directory above it must be root's or ours and not writable by others
+    /// unless sticky: whoever can rename in them could swap our namespace and state.
     func requireRuntimeDir() throws(RootlessError) {
         guard shared else { return }
         if rootless && runtimeDir == nil {
             throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
                                 details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
         }
-        if let dir = runtimeDir, !FS.exists(dir) { throw .runtimeDirMissing(dir) }
+        guard let dir = runtimeDir else { return }
+        do { _ = try DirectoryHandle.open(dir, final: .trustedDirectory) } catch {
+            if case .system(let e) = error, e.isENOENT { throw .runtimeDirMissing(dir) }
+            throw RootlessError(error)
+        }
     }
 
     /// An existing netns dir must be as private as the state dir: through a symlink, or in a
     /// directory others can write, someone else would choose or swap our namespace file.
     func checkNetnsDir() throws(RootlessError) {
         guard shared, ((try? FS.lstat(netnsDir)) ?? nil) != nil else { return }
-        try StateDir.ensurePrivateDirectory(netnsDir, what: "netns dir")
+        _ = try StateDir.openPrivate(netnsDir, what: "netns dir", create: false)
     }
 
     /// How long to wait for the state lock: longer than any legitimate chain of ours could hold it
@@ -53,22 +59,34 @@ struct Context {
         case .always: shared = true
         case .never: shared = false
         }
-        let xdg = hostEnv["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : Path.clean($0) }
-        runtimeDir = xdg
+        var xdg = hostEnv["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : Path.clean($0) }
         if let relative = xdg, !relative.hasPrefix("/") {
             throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR \(relative) is not an absolute path"))
         }
+        // One directory, one spelling: a symlinked XDG_RUNTIME_DIR or /var/run for /run must
+        // name the same namespace, state and lock (see `netnsName`).
+        xdg = xdg.map(FS.canonicalPath)
+        runtimeDir = xdg
         if rootless {
             // Unset: nothing of ours can exist, so DEL/GC succeed; ADD/CHECK fail in requireRuntimeDir.
             let base = xdg ?? "/nonexistent/XDG_RUNTIME_DIR"
             netnsDir = base + "/netns"
-            state = StateDir(root: config.stateDir ?? base + "/rootless-netns")
+            state = StateDir(root: config.stateDir.map(Self.canonicalParent) ?? base + "/rootless-netns")
         } else {
             netnsDir = "/run/netns"
-            state = StateDir(root: config.stateDir ?? "/run/rootless-netns")
+            state = StateDir(root: Self.canonicalParent(config.stateDir ?? "/run/rootless-netns"))
         }
         netnsPath = netnsDir + "/" + Self.netnsName(stateDir: state.root)
         try Self.checkPathLengths(stateDir: state.root, shared: shared)
+    }
+
+    /// The canonical spelling of the directory `path` is in, plus its last component as written:
+    /// a state dir that is itself a symlink must still be seen (and refused) as one.
+    static func canonicalParent(_ path: String) -> String {
+        let clean = Path.clean(path)
+        guard clean.hasPrefix("/"), clean != "/", let slash = clean.lastIndex(of: "/") else { return clean }
+        let parent = FS.canonicalPath(Path.dirname(clean))
+        return (parent == "/" ? "" : parent) + clean[slash...]
     }
 
     /// Paths that would fail late (after delegates ran) fail now: the helper's and the
@@ -82,7 +100,11 @@ struct Context {
         }
     }
 
-    /// `rootless-netns-<first 10 bytes of sha256(stateDir), hex>`, as podman names it.
+    /// `rootless-netns-<first 10 bytes of sha256(stateDir), hex>`, as podman names it, of the
+    /// canonical state dir path (realpath of its existing part; see `init`). Not its
+    /// (st_dev, st_ino): the name must be known before the dir exists (and on DEL, which never
+    /// creates it), stay the same when a tmpfs runtime dir is recreated at the next login, and
+    /// stay what it always was for the usual, already canonical /run/user/UID spelling.
     static func netnsName(stateDir: String) -> String {
         "rootless-netns-" + SHA256.hex(SHA256.hash(Array(stateDir.utf8)).prefix(10))
     }

@@ -40,6 +40,9 @@ struct EnterPlan {
         var varTarget = "/var/lib/cni"
         while varTarget != "/" && !FS.exists(varTarget) { varTarget = Path.dirname(varTarget) }
         if varTarget == "/" { throw .internalError("none of /var/lib/cni, /var/lib, /var exists") }
+        // The child mounts by path (an fd of ours names mounts of the namespace it leaves):
+        // the path must still lead to the verified state dir.
+        try context.state.verifyPath()
         return EnterPlan(state: context.state, netnsPath: context.netnsPath, mirrors: mirrors,
                          resolvTarget: resolvTarget, varTarget: varTarget,
                          hasRunSystemd: FS.exists("/run/systemd"))

@@ -6,11 +6,15 @@ import System
 struct DelegateExecutor: PluginExecutor {
     var enter: EnterSpec?
     var timeoutMs: Int
-    /// The held state lock, kept by every delegate (see RunningDelegate), and where to record it.
+    /// The state dir the mounts of `enter` are under: re-verified before every spawn, since the
+    /// child mounts by path (a swapped ancestor must not make a delegate write elsewhere).
+    var state: StateDir? = nil
+    /// The held chain locks, kept by every delegate (see RunningDelegate), and where to record it.
     var lockFD: Int32? = nil
     var watch: (stateDir: String, name: String, owner: ProcessIdentity)? = nil
 
     func execute(path: String, env: [String: String], stdin: [UInt8]) throws -> ExecOutcome {
+        try state?.verifyPath()
         var request = SpawnRequest(path: path, argv: [path], env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
                                    stdin: stdin, enter: enter, timeoutMs: timeoutMs)
         if let lockFD { request.inheritedFDs = [lockFD] }

@@ -73,7 +73,8 @@ struct ForwarderClient {
     var recordPath: String { state.root + "/forwarder.json" }
 
     func identity() -> ProcessIdentity? {
-        guard let text = try? FS.readText(recordPath, limit: 4096), let id = ProcessIdentity(encoded: text) else { return nil }
+        guard let bytes = (try? state.readFile("forwarder.json", limit: 4096)) ?? nil,
+              let id = ProcessIdentity(encoded: String(decoding: bytes, as: UTF8.self)) else { return nil }
         return Processes.identity(of: id.pid) == id ? id : nil
     }
 
@@ -98,7 +99,7 @@ struct ForwarderClient {
             let tail = (try? FS.readText(log, limit: 1 << 16)) ?? ""
             throw .helperFailed("the port forwarder did not start (\(outcome))", log: tail.trimmingCharacters)
         }
-        do { try FS.writeFileAtomically(recordPath, Array(id.encoded.utf8), mode: 0o600) } catch { throw .system(error) }
+        try state.writeFile("forwarder.json", Array(id.encoded.utf8))
     }
 
     func stop() -> [RootlessError] {
@@ -106,8 +107,8 @@ struct ForwarderClient {
         if let id = identity() {
             do { try Processes.terminate(id.pid, expected: id, graceMs: 1000) } catch { errors.append(.system(error)) }
         }
-        _ = try? FS.remove(recordPath)
-        _ = try? FS.remove(socket)
+        _ = try? state.removeFile("forwarder.json")
+        _ = try? state.removeFile("forwarder.sock")
         return errors
     }
 

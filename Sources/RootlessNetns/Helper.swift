@@ -40,16 +40,16 @@ struct HelperRecord: Equatable {
         ready = json["ready"]?.boolValue ?? true
     }
 
+    /// Through the state dir's handle: a regular file only (never a symlink, never blocking).
     static func load(_ state: StateDir) -> HelperRecord? {
-        guard let bytes = try? FS.readFile(state.helperRecord, limit: 1 << 16),
+        guard let bytes = (try? state.readFile("helper.json", limit: 1 << 16)) ?? nil,
               let json = try? JSON.parse(bytes) else { return nil }
         return HelperRecord(json: json)
     }
 
+    /// Atomically and durably (file and directory fsynced).
     func save(_ state: StateDir) throws(RootlessError) {
-        do { try FS.writeFileAtomically(state.helperRecord, Array(json().encoded().utf8), mode: 0o600) } catch {
-            throw .system(error)
-        }
+        try state.writeFile("helper.json", Array(json().encoded().utf8))
     }
 
     /// Alive, still the process we started (same start time and executable), and still a helper

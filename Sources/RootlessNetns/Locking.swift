@@ -35,7 +35,7 @@ extension Operation {
     func withContainer<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
         try context.state.prepareRoot()
         let ranges: RangeLocks
-        do { ranges = try RangeLocks(path: context.state.chainLocks) } catch { throw .system(error) }
+        do { ranges = try RangeLocks(in: context.state.requireHandle(), "lock") } catch { throw .from(error) }
         let root = context.state.root, name = key.fileName
         do {
             try ranges.lock(Self.byte(of: key), shared: false, timeoutMs: context.lockTimeoutMs) {
@@ -54,15 +54,11 @@ extension Operation {
     /// Runs `body` under the state lock.
     func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
         try context.state.prepareRoot()
-        let lock: Lock
-        do { lock = try Lock.exclusive(context.state.lock, timeoutMs: context.lockTimeoutMs) } catch {
-            if error.isTimeout { throw .lockTimeout(context.state.lock) }
-            throw .system(error)
-        }
+        let lock = try context.state.lockExclusive(timeoutMs: context.lockTimeoutMs)
         // GC takes no container byte: it still needs the fd for the chains byte.
         let opened = held.ranges == nil
         if opened {
-            do { held.ranges = try RangeLocks(path: context.state.chainLocks) } catch { throw .system(error) }
+            do { held.ranges = try RangeLocks(in: context.state.requireHandle(), "lock") } catch { throw .from(error) }
             held.owner = Processes.current()
         }
         defer { if opened { held.ranges = nil } }

@@ -11,7 +11,7 @@ struct Operation {
     /// The chain locks while the operation holds them (delegates inherit them; see Locking.swift).
     let held = HeldLocks()
     var netns: SharedNetns { SharedNetns(context: context) }
-    var attachments: AttachmentStore { AttachmentStore(dir: context.state.attachments) }
+    var attachments: AttachmentStore { AttachmentStore(state: context.state) }
     var key: AttachmentKey {
         AttachmentKey(network: request.config.name, containerID: request.env.containerID, ifName: request.env.ifName)
     }
@@ -32,7 +32,8 @@ struct Operation {
     func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
         var enter: EnterSpec?
         if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
-        var executor = DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000)
+        var executor = DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000,
+                                        state: inside ? context.state : nil)
         if let ranges = held.ranges, let owner = held.owner {
             executor.lockFD = ranges.fileDescriptor
             executor.watch = (context.state.root, key.fileName, owner)
@@ -51,6 +52,14 @@ struct Operation {
         }
         guard Mounts.isNsfs(path) else {
             throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not a network namespace"))
+        }
+        // Any namespace file is nsfs: a mount or user namespace must be refused too.
+        let isNet: Bool
+        do { isNet = try NetNS.isNetworkNamespace(path) } catch {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path): \(error)"))
+        }
+        guard isNet else {
+            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is a namespace, but not a network namespace"))
         }
     }
 

@@ -9,10 +9,14 @@ enum ResolvConf {
         var options: [String] = []
     }
 
+    /// As glibc's res_init reads it: lines end at "\n" only and fields are split on space and
+    /// tab only (a U+2028 or U+0085 inside a line must not start a new one and smuggle in a
+    /// nameserver); a line with a NUL byte is skipped.
     static func parse(_ text: String) -> Parsed {
         var p = Parsed()
-        for line in text.split(whereSeparator: \.isNewline) {
-            let fields = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        for line in Array(text.utf8).split(separator: UInt8(ascii: "\n")) where !line.contains(0) {
+            let fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+                .map { String(decoding: $0, as: UTF8.self) }
             guard let key = fields.first, !key.hasPrefix("#"), !key.hasPrefix(";") else { continue }
             let values = Array(fields.dropFirst()).prefix(while: { !$0.hasPrefix("#") && !$0.hasPrefix(";") })
             switch key {

@@ -16,9 +16,24 @@ struct SharedNetns {
 
     func health() -> Health {
         guard isMounted else { return .netnsMissing }
-        guard let record = HelperRecord.load(state), record.netns == path else { return .helperDead(nil) }
+        guard let record = HelperRecord.load(state) else { return .helperDead(nil) }
+        // Another spelling of our path (an older record) still names our namespace.
+        guard servesOurNamespace(record) else { return .helperDead(record) }
         // Callers hold the lock, so a helper still marked not ready lost its starter.
         return record.isAlive && record.ready ? .up(record) : .helperDead(record)
+    }
+
+    func servesOurNamespace(_ record: HelperRecord) -> Bool {
+        record.netns == path || NetNS.sameNamespace(record.netns, path)
+    }
+
+    /// A live helper recorded for another namespace (the same stateDir reached with another
+    /// XDG_RUNTIME_DIR) is never stopped or replaced: its containers would lose connectivity.
+    func refuseForeignHelper(_ record: HelperRecord?) throws(RootlessError) {
+        guard let record, !servesOurNamespace(record), record.isAlive else { return }
+        throw .cni(CNIError(.invalidNetworkConfig,
+                            "stateDir \(state.root) is in use by the shared namespace \(record.netns) (helper pid \(record.identity.pid)), not \(path)",
+                            details: "the same stateDir was reached with another XDG_RUNTIME_DIR; a live helper is never replaced"))
     }
 
     var isSymlink: Bool { ((try? FS.lstat(path)) ?? nil)?.type == .symlink }
@@ -38,9 +53,12 @@ struct SharedNetns {
             // Backend changed in the config: the old helper goes.
             stopHelper(record)
         case .helperDead(let record):
+            try refuseForeignHelper(record)
             if let record { stopHelper(record) }
         case .netnsMissing:
-            if let record = HelperRecord.load(state) { stopHelper(record) }
+            let record = HelperRecord.load(state)
+            try refuseForeignHelper(record)
+            if let record { stopHelper(record) }
             try createNetns()
         }
         // Strays from a run that was killed before it could record its helper.
@@ -93,11 +111,10 @@ struct SharedNetns {
         for stray in Backends.orphans(netnsPath: path, except: nil) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
-        for kind in BackendKind.allCases {
-            guard let binary = Backends.locate(kind, context: context) else { continue }
-            let backend: any HelperBackend = kind == .pasta ? PastaBackend(binary: binary) : Slirp4netnsBackend(binary: binary)
-            errors += backend.stopAuxiliary(context: context)
-        }
+        // Auxiliaries are stopped by their records, whether or not the backend's binary can
+        // still be found (uninstalled, backendPath changed): stopping never runs it.
+        let auxiliaries: [any HelperBackend] = [Slirp4netnsBackend(binary: ""), PastaBackend(binary: "")]
+        for backend in auxiliaries { errors += backend.stopAuxiliary(context: context) }
         do {
             // Never through a symlink: its target may be a container's namespace.
             if isSymlink { try FS.remove(path) } else { try NetNS.remove(at: path) }
@@ -112,8 +129,6 @@ struct SharedNetns {
         let upstream = (try? FS.readText("/run/systemd/resolve/resolv.conf", limit: 1 << 20)).map(ResolvConf.parse)
         let text = ResolvConf.render(helperServers: helper.dnsServers, host: host, systemdUpstream: upstream,
                                      enableIPv6: context.config.enableIPv6)
-        do { try FS.writeFileAtomically(state.resolvConf, Array(text.utf8), mode: 0o600) } catch {
-            throw .system(error)
-        }
+        try state.writeFile("resolv.conf", Array(text.utf8))
     }
 }

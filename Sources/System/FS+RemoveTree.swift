@@ -7,14 +7,27 @@ extension FS {
     /// mount (mount id from `statx(2)` STATX_MNT_ID, else `st_dev`) is left in place and reported
     /// as EBUSY after everything else was removed. A missing path is fine.
     public static func removeTree(_ path: String) throws(SystemError) {
-        guard let top = try lstat(path) else { return }
-        guard top.type == .directory else { return try remove(path) }
-        let fd = try Sys.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, op: "open directory")
-        let key = MountKey.of(dirfd: AT_FDCWD, name: path, dev: top.dev)
+        try removeTree(at: AT_FDCWD, name: path, path: path)
+    }
+
+    /// The same for `name` relative to the directory `dirfd` (`path` is for messages).
+    static func removeTree(at dirfd: Int32, name: String, path: String) throws(SystemError) {
+        var st = Glibc.stat()
+        if fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+            if Glibc.errno == ENOENT { return }
+            throw SystemError.last("lstat", path)
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            if unlinkat(dirfd, name, 0) != 0 && Glibc.errno != ENOENT { throw SystemError.last("unlink", path) }
+            return
+        }
+        let fd = try Sys.retry("open directory", path) { openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let owned = OwnedFD(adopting: fd)
+        let key = MountKey.of(dirfd: dirfd, name: name, dev: UInt64(st.st_dev))
         var firstError: SystemError?
-        removeContents(of: fd.raw, path: path, mount: key, firstError: &firstError)
+        removeContents(of: owned.raw, path: path, mount: key, firstError: &firstError)
         if let firstError { throw firstError }
-        if rmdir(path) != 0 && Glibc.errno != ENOENT { throw SystemError.last("rmdir", path) }
+        if unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && Glibc.errno != ENOENT { throw SystemError.last("rmdir", path) }
     }
 
     private static func removeContents(of dirfd: Int32, path: String, mount: MountKey, firstError: inout SystemError?) {

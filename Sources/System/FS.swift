@@ -2,12 +2,26 @@ import Glibc
 
 /// Filesystem operations. Every fd is O_CLOEXEC; every failure is a `SystemError` naming the path.
 public enum FS {
-    /// Reads a whole file (`open(2)` + `read(2)`), refusing files larger than `limit` (EFBIG).
+    /// Reads a whole regular file (`open(2)` O_NONBLOCK, so a FIFO put in its place fails
+    /// instead of hanging us; anything but a regular file is EINVAL), refusing files larger
+    /// than `limit` (EFBIG).
     public static func readFile(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
-        let fd = try Sys.open(path, O_RDONLY)
+        let fd = try Sys.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+        try requireRegular(fd.raw, path: path)
+        return try readAll(fd.raw, path: path, limit: limit)
+    }
+
+    /// EINVAL ("not a regular file") unless `fd` is a regular file.
+    static func requireRegular(_ fd: Int32, path: String) throws(SystemError) {
+        var st = Glibc.stat()
+        if fstat(fd, &st) != 0 { throw SystemError.last("fstat", path) }
+        if st.st_mode & S_IFMT != S_IFREG { throw SystemError(op: "read: not a regular file", path: path, errno: EINVAL) }
+    }
+
+    static func readAll(_ fd: Int32, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         while true {
-            let chunk = try Sys.readSome(fd.raw, max: 65536, op: "read", path: path)
+            let chunk = try Sys.readSome(fd, max: 65536, op: "read", path: path)
             if chunk.isEmpty { return out }
             out += chunk
             if out.count > limit { throw SystemError(op: "read", path: path, errno: EFBIG) }

@@ -23,6 +23,16 @@ public struct Lock: ~Copyable {
     public static func exclusive(_ path: String, timeoutMs: Int? = nil,
                                  whileWaiting: (() -> Void)? = nil) throws(SystemError) -> Lock {
         let fd = try Sys.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600, op: "open lock")
+        return try lock(fd, path: path, timeoutMs: timeoutMs, whileWaiting: whileWaiting)
+    }
+
+    /// The same for `name` in `dir` (`openat(2)`, never through a symlink, a regular file only).
+    public static func exclusive(in dir: DirectoryHandle, _ name: String, timeoutMs: Int? = nil) throws(SystemError) -> Lock {
+        try lock(try dir.openLockFile(name), path: dir.path(of: name), timeoutMs: timeoutMs, whileWaiting: nil)
+    }
+
+    private static func lock(_ fd: consuming OwnedFD, path: String, timeoutMs: Int?,
+                             whileWaiting: (() -> Void)?) throws(SystemError) -> Lock {
         guard let timeoutMs else {
             _ = try Sys.retry("lock", path) { flock(fd.raw, LOCK_EX) }
             return Lock(fd: fd, path: path)

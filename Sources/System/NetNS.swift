@@ -72,3 +72,18 @@ public enum NetnsSocket {
         return FileInfo(st)
     }
 }
+
+extension NetNS {
+    /// Whether `path` is a network namespace file (`ioctl(2)` NS_GET_NSTYPE == CLONE_NEWNET on an
+    /// O_RDONLY|O_NONBLOCK fd), not just any nsfs file (a mount or user namespace passed as
+    /// CNI_NETNS would otherwise be "entered" by setns(2) with CLONE_NEWNET and fail late).
+    public static func isNetworkNamespace(_ path: String) throws(SystemError) -> Bool {
+        let fd = try Sys.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY, op: "open netns")
+        let r = cshim_fd_is_netns(fd.raw)
+        if r < 0 {
+            if Glibc.errno == ENOTTY || Glibc.errno == EINVAL { return false }
+            throw SystemError.last("ioctl NS_GET_NSTYPE", path)
+        }
+        return r == 1
+    }
+}

@@ -14,6 +14,12 @@ public final class RangeLocks {
         self.path = path
     }
 
+    /// The same for `name` in `dir` (`openat(2)`, never through a symlink, a regular file only).
+    public init(in dir: DirectoryHandle, _ name: String) throws(SystemError) {
+        fd = try dir.openLockFile(name)
+        path = dir.path(of: name)
+    }
+
     /// The fd, for children that must keep these locks held while they run.
     public var fileDescriptor: Int32 { fd.raw }
 

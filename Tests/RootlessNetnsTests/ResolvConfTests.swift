@@ -136,3 +136,25 @@ import Testing
         #expect(nameserverLines(text) == ["9.9.9.9"])
     }
 }
+
+/// Issue 10: glibc ends resolv.conf lines at "\n" only and splits fields on space and tab.
+@Suite struct ResolvConfLineBreakTests {
+    @Test func unicodeLineBreaksDoNotStartALine() {
+        for sep in ["\u{2028}", "\u{0085}", "\u{2029}", "\u{000B}", "\u{000C}", "\r"] {
+            let p = ResolvConf.parse("search example.com\(sep)nameserver 6.6.6.6\nnameserver 1.1.1.1\n")
+            #expect(p.nameservers == ["1.1.1.1"], "separator U+\(String(sep.unicodeScalars.first!.value, radix: 16))")
+            #expect(!p.nameservers.contains("6.6.6.6"))
+        }
+    }
+
+    @Test func fieldsSplitOnSpaceAndTabOnly() {
+        let p = ResolvConf.parse("nameserver\t1.1.1.1\nnameserver\u{00A0}6.6.6.6\noptions ndots:2\u{2003}x\n")
+        #expect(p.nameservers == ["1.1.1.1"])
+        #expect(p.options == ["ndots:2\u{2003}x"])
+    }
+
+    @Test func linesWithNULAreSkipped() {
+        let p = ResolvConf.parse("nameserver 6.6.6.6\u{0}\nnameserver 1.1.1.1\n")
+        #expect(p.nameservers == ["1.1.1.1"])
+    }
+}

@@ -277,3 +277,100 @@ import Testing
 private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
     AttachmentKey(network: "rootless", containerID: cid, ifName: ifn)
 }
+
+/// Issue 10 items 7, 8, 10: the state dir is used through one verified fd.
+@Suite struct StateDirHandleTests {
+    func k(_ cid: String) -> AttachmentKey { AttachmentKey(network: "rootless", containerID: cid, ifName: "eth0") }
+
+    @Test func writableNonStickyAncestorIsRefusedNamingIt() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.mkdir("pub")
+        _ = chmod(t.path + "/pub", 0o777)
+        let e = cniError { try StateDir(root: t.path + "/pub/x/state").prepare() }
+        #expect(e?.code == 7)
+        #expect(e?.msg.contains("refusing \(t.path)/pub:") == true, "\(e?.msg ?? "")")
+        #expect(e?.msg.contains("sticky") == true)
+        #expect(!t.exists("pub/x"))
+    }
+
+    /// Fails on the old code: teardown went by path and emptied the victim's directory.
+    @Test func teardownAfterAncestorSwapNeverTouchesTheVictim() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path + "/anc/state")
+        try state.prepare()
+        try state.writeFile("resolv.conf", Array("ours".utf8))
+        t.file("victim/state/helper.json", "victim")
+        t.file("victim/state/run/keep", "victim")
+        t.file("victim/state/attachments/notes", "victim")
+        #expect(rename(t.path + "/anc", t.path + "/anc.moved") == 0)
+        t.link("anc", to: t.path + "/victim")
+        try HelperRecord(backend: .slirp4netns, identity: ProcessIdentity(pid: 1, startTime: 1, exe: "/x"),
+                         netns: "/n", guestAddress: "", dnsServers: []).save(state)
+        #expect(state.removeAllButLock().isEmpty)
+        #expect(try FS.listDirectory(t.path + "/victim/state") == ["attachments", "helper.json", "run"])
+        #expect(try FS.readText(t.path + "/victim/state/helper.json") == "victim")
+        #expect(try FS.listDirectory(t.path + "/anc.moved/state") == ["lock"] || (try FS.listDirectory(t.path + "/anc.moved/state")).isEmpty)
+    }
+
+    @Test func recordsGoThroughTheHandle() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path + "/anc/state")
+        try state.prepare()
+        let store = AttachmentStore(state: state)
+        #expect(try store.list().isEmpty)
+        t.file("victim/state/attachments/rootless+v@eth0.json", "{}")
+        #expect(rename(t.path + "/anc", t.path + "/anc.moved") == 0)
+        t.link("anc", to: t.path + "/victim")
+        #expect(try store.list().isEmpty, "listed the victim's records")
+        try store.remove(k("v"))
+        #expect(t.exists("victim/state/attachments/rootless+v@eth0.json"))
+    }
+
+    /// A FIFO in place of a record: a blocking open would hang DEL under the lock forever.
+    @Test func fifoRecordIsCorruptNotAHang() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        let state = StateDir(root: t.path + "/state")
+        try state.prepare()
+        #expect(mkfifo(state.attachments + "/rootless+f@eth0.json", 0o600) == 0)
+        #expect(mkfifo(state.helperRecord, 0o600) == 0)
+        let store = AttachmentStore(state: state)
+        let e = cniError { _ = try store.load(k("f")) }
+        #expect(e?.code == 5)
+        #expect(e?.msg.contains("not a regular file") == true, "\(e?.msg ?? "")")
+        #expect(HelperRecord.load(state) == nil)
+        try store.remove(k("f"))
+        #expect(try store.list().isEmpty)
+        // A symlink is not followed either.
+        t.file("elsewhere.json", "{}")
+        t.link("state/attachments/rootless+s@eth0.json", to: t.path + "/elsewhere.json")
+        #expect(cniError { _ = try store.load(k("s")) }?.code == 5)
+    }
+
+    /// Item 8: two spellings of one runtime dir are one namespace, one state dir.
+    @Test func symlinkedRuntimeDirGivesTheSameNames() throws {
+        let t = TempDir()
+        defer { t.cleanup() }
+        t.mkdir("xdg")
+        _ = chmod(t.path + "/xdg", 0o700)
+        t.link("xdg-link", to: t.path + "/xdg")
+        var config = RootlessConfig.defaults(stateDir: nil)
+        config.mode = .always
+        let a = try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg"])
+        let b = try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg-link/"])
+        #expect(a.netnsPath == b.netnsPath)
+        #expect(a.state.root == b.state.root)
+        #expect(a.netnsDir == b.netnsDir)
+        config.stateDir = t.path + "/xdg-link/s"
+        let c = try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg"])
+        config.stateDir = t.path + "/xdg/s"
+        let d = try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg"])
+        #expect(c.netnsPath == d.netnsPath && c.state.root == d.state.root)
+        // The state dir itself stays as written: a symlink there is refused, not resolved.
+        config.stateDir = t.path + "/xdg-link"
+        #expect(try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg"]).state.root == t.path + "/xdg-link")
+    }
+}
