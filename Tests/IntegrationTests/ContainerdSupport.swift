@@ -45,7 +45,7 @@ final class RootlessContainerd: @unchecked Sendable {
 
     /// Starts rootlesskit (holding `sleep`) and containerd in it; imports the image.
     func start(cniPlugins: [String: String], conflist: String) throws {
-        rootlesskit = try spawnAsUser(["rootlesskit", "--net=host", "--copy-up=/etc", "--copy-up=/run",
+        rootlesskit = try spawnAsUser(Self.unblocked + ["rootlesskit", "--net=host", "--copy-up=/etc", "--copy-up=/run",
                                        "--copy-up=/var/lib", "--copy-up=/opt", "--state-dir=\(scratch)/rk/state",
                                        "--", "sleep", "600"], log: scratch + "/rootlesskit.log")
         let pidFile = scratch + "/rk/state/child_pid"
@@ -74,7 +74,13 @@ final class RootlessContainerd: @unchecked Sendable {
         guard imp.succeeded else { throw Failure(description: "ctr image import: \(imp)") }
     }
 
-    var nsenter: [String] { ["nsenter", "-U", "--preserve-credentials", "-m", "-t", "\(holderPid)", "--"] }
+    /// The test process's threads block most signals and posix_spawn passes the mask on; Go
+    /// (containerd, its shims) hands its initial mask to every child, so container processes would
+    /// start with SIGALRM blocked (busybox ping and nc -w hang). Every command starts unblocked.
+    static let unblocked = ["/usr/bin/python3", "-c",
+                            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"]
+
+    var nsenter: [String] { Self.unblocked + ["nsenter", "-U", "--preserve-credentials", "-m", "-t", "\(holderPid)", "--"] }
 
     /// Runs argv in rootlesskit's user + mount namespace, as the user (root there).
     func inside(_ argv: [String], timeout: TimeInterval = 60, input: String? = nil) -> CommandResult {
@@ -196,7 +202,7 @@ final class RootlessContainerd: @unchecked Sendable {
             t.addfile(entry(d, type=tarfile.DIRTYPE, mode=0o755))
         data = open(busybox, "rb").read()
         t.addfile(entry("bin/busybox", size=len(data), mode=0o755), io.BytesIO(data))
-        for a in ["sh", "ip", "ping", "nc", "sleep", "cat", "echo", "hostname"]:
+        for a in ["sh", "ip", "ping", "nc", "sleep", "cat", "echo", "true", "hostname"]:
             t.addfile(entry("bin/" + a, type=tarfile.SYMTYPE, linkname="busybox", mode=0o777))
     digest = lambda b: "sha256:" + hashlib.sha256(b).hexdigest()
     layer_tar = tarball(layer)
