@@ -64,6 +64,18 @@ struct ContainerdTests {
         #expect(status1?["health"] as? String == "up", "\(String(describing: status1))")
         #expect((status1?["attachments"] as? [Any])?.count == 1, "\(String(describing: status1))")
 
+        // From outside rootlesskit (the user's plain shell, and root with --state-dir) the CLI
+        // joins the session by itself: before, status said "down" and enter found no namespace.
+        let stateDir = ctd.xdg + "/rootless-netns"
+        let outside = ctd.user.run([Products.rootlessNetns, "status"], timeout: 30, environment: ["XDG_RUNTIME_DIR": ctd.xdg]).json
+        #expect(outside?["health"] as? String == "up", "\(String(describing: outside))")
+        #expect((outside?["session"] as? [String: Any])?["joined"] as? Bool == true, "\(String(describing: outside))")
+        let asRoot = Command.run([Products.rootlessNetns, "status", "--state-dir", stateDir], timeout: 30, unset: ["XDG_RUNTIME_DIR"]).json
+        #expect(asRoot?["health"] as? String == "up", "\(String(describing: asRoot))")
+        let entered = ctd.user.run([Products.rootlessNetns, "enter", "--", "ip", "-4", "-o", "addr", "show", "cni-rootless0"],
+                                   timeout: 30, environment: ["XDG_RUNTIME_DIR": ctd.xdg])
+        #expect(entered.succeeded && entered.stdout.contains("10.89.0.1/24"), "\(entered)")
+
         // Container a: its address, a ping to b, the host's loopback through the helper.
         let a = ctd.run("ctr-a", ["sh", "-c", "ip -4 -o addr show eth0; ping -c 2 -W 3 \(bIP) && echo PING-OK; "
                                   + "nc -w 5 10.0.2.2 \(port) </dev/null"])
