@@ -3,7 +3,9 @@ import System
 
 /// Which user + mount namespace owns a state dir: written at ADD (the shared namespace is a bind
 /// mount that only that mount namespace sees), read by the CLI to join it from anywhere, as
-/// `podman unshare --rootless-netns` does. `holder` is a process known to live there (the helper).
+/// `podman unshare --rootless-netns` does. `holder` is the helper, a process known to live there
+/// (unless it sandboxes itself in a mount namespace of its own, as slirp4netns does: then the
+/// CLI finds a member by scanning /proc).
 struct SessionRecord: Equatable {
     var userns: String
     var mntns: String
