@@ -74,6 +74,12 @@ extension CLI {
     /// Forced teardown: forget every attachment, stop the helper, remove the namespace and state.
     func cleanup(_ inv: Invocation) throws -> Int32 {
         let context = inv.context
+        // The session that mounted the namespace has ended: what is left here is the empty file
+        // the mount was on (umount would fail with EPERM outside any user namespace of ours).
+        if case .gone = inv.session, !Mounts.isNsfs(context.netnsPath),
+           ((try? FS.lstat(context.netnsPath)) ?? nil)?.type == .regular {
+            try FS.remove(context.netnsPath)
+        }
         // Without a state dir (e.g. XDG_RUNTIME_DIR was removed) there is no lock to take, but a
         // stranded helper or namespace may still exist: teardown finds them by the netns path.
         guard FS.exists(context.state.root) else {

@@ -35,12 +35,17 @@ final class RootlessContainerd: @unchecked Sendable {
     init(user: TestUser) throws {
         self.user = user
         scratch = try Scratch.makeDirectory("rcni-ctd-")
-        for d in ["xdg", "rk", "out"] { try FileManager.default.createDirectory(atPath: scratch + "/" + d, withIntermediateDirectories: true) }
-        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: xdg)
-        try Scratch.write(Self.containerdConfig, to: scratch + "/containerd.toml")
-        let img = Command.run(["python3", "-c", Self.imageScript, "/bin/busybox", scratch + "/image.tar", Self.image], timeout: 60)
-        guard img.succeeded else { throw Failure(description: "building the image tarball: \(img)") }
-        try user.chown(scratch)
+        do {
+            for d in ["xdg", "rk", "out"] { try FileManager.default.createDirectory(atPath: scratch + "/" + d, withIntermediateDirectories: true) }
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: xdg)
+            try Scratch.write(Self.containerdConfig, to: scratch + "/containerd.toml")
+            let img = Command.run(["/usr/bin/python3", "-c", Self.imageScript, "/bin/busybox", scratch + "/image.tar", Self.image], timeout: 60)
+            guard img.succeeded else { throw Failure(description: "building the image tarball: \(img)") }
+            try user.chown(scratch)
+        } catch {
+            Scratch.removeDirectory(scratch)
+            throw error
+        }
     }
 
     /// Starts rootlesskit (holding `sleep`) and containerd in it; imports the image.

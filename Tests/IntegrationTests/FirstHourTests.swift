@@ -54,16 +54,18 @@ struct FirstHourTests {
         let scratch = try Scratch.makeDirectory("rcni-join-")
         try user.chown(scratch)
         let stateDir = scratch + "/state"
-        var netnsPath: String?
+        var netnsPaths: [String] = []
         defer {
             _ = session.rootlessNetns(["cleanup", "--state-dir", stateDir])
-            if let netnsPath { session.removeNetns(netnsPath) }
+            for p in netnsPaths { session.removeNetns(p) }
             session.stop()
+            // Left as plain files when the session ended before `netns del`.
+            for p in netnsPaths { try? FileManager.default.removeItem(atPath: p) }
             Scratch.removeDirectory(scratch)
         }
         let conflist = try Conflists.write(try Conflists.rootlessBridge { $0["stateDir"] = stateDir }, to: scratch)
         let ns = try session.makeNetns("join-")
-        netnsPath = ns
+        netnsPaths.append(ns)
         let add = session.cnitool(["--conflist", conflist, "--cni-path", Products.cniPath, "--cache-dir", scratch + "/cache", "add", ns])
         try #require(add.succeeded, "\(add)")
         let cid = try #require(Cnitool.containerID(forNetns: ns))
@@ -84,5 +86,22 @@ struct FirstHourTests {
         let after = user.run([Products.rootlessNetns, "status", "--state-dir", stateDir], timeout: 30).json
         #expect(after?["health"] as? String == "down" && (after?["attachments"] as? [Any])?.isEmpty == true, "\(String(describing: after))")
         #expect((after?["session"] as? [String: Any])?["recorded"] as? Bool == false, "session.json removed at teardown")
+
+        // The session ends with a container still attached: status says so (not a bare "down"),
+        // and cleanup from outside stops the stranded helper.
+        let ns2 = try session.makeNetns("join2-")
+        netnsPaths.append(ns2)
+        let add2 = session.cnitool(["--conflist", conflist, "--cni-path", Products.cniPath, "--cache-dir", scratch + "/cache", "add", ns2])
+        try #require(add2.succeeded, "\(add2)")
+        let helper = try #require(((session.rootlessNetns(["status", "--state-dir", stateDir]).json?["helper"]) as? [String: Any])?["pid"] as? Int)
+        session.stop()
+        let gone = user.run([Products.rootlessNetns, "status", "--state-dir", stateDir], timeout: 30).json
+        let info = gone?["session"] as? [String: Any]
+        #expect(gone?["health"] as? String == "down" && info?["recorded"] as? Bool == true && info?["joined"] as? Bool == false, "\(String(describing: gone))")
+        #expect((info?["note"] as? String)?.contains("cleanup") == true, "\(String(describing: gone))")
+        let clean = user.run([Products.rootlessNetns, "cleanup", "--state-dir", stateDir], timeout: 60)
+        #expect(clean.succeeded, "\(clean)")
+        let stat = (try? String(contentsOfFile: "/proc/\(helper)/stat", encoding: .utf8)) ?? ""
+        #expect(stat.isEmpty || stat.contains(") Z"), "helper \(helper) still alive after cleanup: \(stat)")
     }
 }
