@@ -101,6 +101,7 @@ struct FirstHourTests {
         #expect((info?["note"] as? String)?.contains("cleanup") == true, "\(String(describing: gone))")
         let clean = user.run([Products.rootlessNetns, "cleanup", "--state-dir", stateDir], timeout: 60)
         #expect(clean.succeeded, "\(clean)")
+        if let path = gone?["netns"] as? String { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left") }
         let stat = (try? String(contentsOfFile: "/proc/\(helper)/stat", encoding: .utf8)) ?? ""
         #expect(stat.isEmpty || stat.contains(") Z"), "helper \(helper) still alive after cleanup: \(stat)")
     }
