@@ -156,7 +156,7 @@ final class RootlessContainerd: @unchecked Sendable {
 
     /// A long-running process as the user, under `timeout`, output to `log`.
     private func spawnAsUser(_ argv: [String], log: String) throws -> Process {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
