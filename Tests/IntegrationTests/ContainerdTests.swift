@@ -31,7 +31,7 @@ struct ContainerdTests {
     }
 
     @Test("containers get bridge addresses, ping each other, reach host loopback; DEL tears down",
-          .enabled(if: enabled), .timeLimit(.minutes(5)))
+          .enabled(if: enabled, "needs root, user namespaces, containerd, runc, rootlesskit, busybox-static, slirp4netns, reference plugins"), .timeLimit(.minutes(5)))
     func rootlessNetnsChain() throws {
         let ctd = try RootlessContainerd(user: try Self.user())
         defer { ctd.stop() }
@@ -103,7 +103,7 @@ struct ContainerdTests {
     }
 
     @Test("a plain bridge conflist fails with EPERM in rootless containerd",
-          .enabled(if: enabled), .timeLimit(.minutes(3)))
+          .enabled(if: enabled, "needs root, user namespaces, containerd, runc, rootlesskit, busybox-static, slirp4netns, reference plugins"), .timeLimit(.minutes(3)))
     func plainBridgeFails() throws {
         let ctd = try RootlessContainerd(user: try Self.user())
         defer { ctd.stop() }

@@ -6,7 +6,7 @@ import Testing
 @Suite("first hour: CLIs from anywhere")
 struct FirstHourTests {
     @Test("rootless-netns: --version, and wrong usage exits 2 saying what was wrong",
-          .enabled(if: Products.haveRootlessNetns))
+          .enabled(if: Products.haveRootlessNetns, "needs the built rootless-netns"))
     func rootlessNetnsUsage() {
         let v = Command.run([Products.rootlessNetns, "--version"], timeout: 10, unset: ["CNI_COMMAND"])
         #expect(v.succeeded && v.stdout.hasPrefix("rootless-netns "), "\(v)")
@@ -26,7 +26,7 @@ struct FirstHourTests {
     }
 
     @Test("cnitool: --version; session start without a runtime dir says how to fix it",
-          .enabled(if: TestConditions.isRoot && TestConditions.hasPython3 && Command.which("setpriv") != nil))
+          .enabled(if: TestConditions.isRoot && TestConditions.hasPython3 && Command.which("setpriv") != nil, "needs root (to run as nobody), python3, setpriv"))
     func cnitoolFirstHour() {
         let v = Cnitool.run(["--version"], timeout: 30)
         #expect(v.succeeded && v.stdout.hasPrefix("cnitool "), "\(v)")
@@ -44,7 +44,7 @@ struct FirstHourTests {
     /// Before, from outside the session `status` said "down" next to a live helper and `enter`
     /// found no namespace (reproduced below by forbidding the join).
     @Test("status and enter from outside the cnitool session join it; ADD prints its container id",
-          .enabled(if: sessionEnabled), .timeLimit(.minutes(3)))
+          .enabled(if: sessionEnabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"), .timeLimit(.minutes(3)))
     func joinFromOutside() throws {
         let user = try TestUser.ensure("rcni-join")
         guard user.canExecute(Products.rootlessNetns) else {
