@@ -3,121 +3,166 @@ import Glibc
 import JSON
 import System
 
-/// `rootless-netns status|enter|cleanup [--state-dir DIR]`.
+/// `rootless-netns COMMAND [--state-dir DIR] [-- CMD...]`: the plugin's CLI mode (no CNI_COMMAND).
+/// A subcommand is one `CLICommand` in `CLI.commands` (parsing, help and dispatch are shared).
 struct CLI {
+    static let version = "0.1.0"
+
     var env: [String: String]
 
-    static let usage = """
-        usage: rootless-netns status  [--state-dir DIR]
-               rootless-netns enter   [--state-dir DIR] -- COMMAND [ARGS...]
-               rootless-netns cleanup [--state-dir DIR]
-        As a CNI plugin it runs when CNI_COMMAND is set; see README.md.
-        """
+    /// One subcommand: its help text and what it does.
+    struct CLICommand: Sendable {
+        var name: String
+        var synopsis: String
+        var summary: String
+        var examples: [String]
+        /// Takes `-- CMD [ARGS...]`.
+        var takesCommand = false
+        /// Looks at the shared namespace, so it runs inside the session that owns the state dir.
+        var needsSession = true
+        var run: @Sendable (CLI, Invocation) throws -> Int32
+    }
 
-    func run(_ args: [String]) -> Int32 {
-        guard let verb = args.first else { fail(Self.usage); return 2 }
-        var stateDir: String?
-        var rest = Array(args.dropFirst())
-        var command: [String] = []
-        if let dash = rest.firstIndex(of: "--") {
-            command = Array(rest[(dash + 1)...])
-            rest = Array(rest[..<dash])
+    /// What a subcommand gets.
+    struct Invocation {
+        var context: Context
+        var command: [String]
+        /// How the owning session was reached (see SessionJoin), reported by `status`.
+        var session: SessionJoin.Outcome
+    }
+
+    static let commands: [CLICommand] = [
+        CLICommand(name: "status", synopsis: "status  [--state-dir DIR]",
+                   summary: "JSON: the shared namespace, its health, the helper, the attachments",
+                   examples: ["rootless-netns status", "rootless-netns status --state-dir \"$XDG_RUNTIME_DIR/rootless-netns\""],
+                   run: { cli, inv in cli.status(inv) }),
+        CLICommand(name: "enter", synopsis: "enter   [--state-dir DIR] -- COMMAND [ARGS...]",
+                   summary: "run COMMAND inside the shared namespace, with the delegates' mounts",
+                   examples: ["rootless-netns enter -- ip addr", "rootless-netns enter -- iptables -t nat -S"],
+                   takesCommand: true, run: { cli, inv in try cli.enter(inv) }),
+        CLICommand(name: "cleanup", synopsis: "cleanup [--state-dir DIR]",
+                   summary: "forced teardown: forget every attachment, stop the helper, remove the namespace",
+                   examples: ["rootless-netns cleanup"], run: { cli, inv in try cli.cleanup(inv) }),
+        CLICommand(name: "gc", synopsis: "gc      [--state-dir DIR]",
+                   summary: "release attachments whose container namespace is provably gone (their chain's DEL; CNI_PATH finds the delegates)",
+                   examples: ["rootless-netns gc", "CNI_PATH=/usr/lib/cni rootless-netns gc --state-dir \"$XDG_RUNTIME_DIR/rootless-netns\""],
+                   run: { cli, inv in try cli.gc(inv) }),
+    ]
+
+    static var usage: String {
+        var text = "usage: rootless-netns COMMAND [--state-dir DIR] [-- COMMAND...]\n\ncommands:\n"
+        for c in commands { text += "  rootless-netns \(c.synopsis)\n      \(c.summary)\n" }
+        text += """
+
+            options:
+              --state-dir DIR  the plugin's stateDir (default: $XDG_RUNTIME_DIR/rootless-netns; root: /run/rootless-netns)
+              -h, --help       this help (COMMAND --help: that command's)
+              --version        the version and the CNI versions spoken
+
+            Outside the rootless session that ran ADD (e.g. rootlesskit's, cnitool's) the CLI joins
+            that session's user + mount namespace by itself (recorded in DIR/session.json).
+            As a CNI plugin it runs when CNI_COMMAND is set; see README.md.
+
+            examples:
+
+            """
+        for c in commands { text += c.examples.map { "  \($0)\n" }.joined() }
+        return text
+    }
+
+    static func help(_ c: CLICommand) -> String {
+        "usage: rootless-netns \(c.synopsis)\n\(c.summary)\n\nexamples:\n" + c.examples.map { "  \($0)\n" }.joined()
+    }
+
+    static var versionText: String {
+        "rootless-netns \(version) (CNI \(CNIVersion.all.map(\.description).joined(separator: ", ")))\n"
+    }
+
+    /// What the arguments ask for, or what is wrong with them (a message for stderr, exit 2).
+    enum Parsed: Equatable {
+        case help(String)
+        case version
+        case run(command: String, stateDir: String?, argv: [String])
+        case usageError(String)
+    }
+
+    static func parse(_ args: [String]) -> Parsed {
+        guard let verb = args.first else { return .usageError("missing command") }
+        switch verb {
+        case "-h", "--help", "help":
+            if args.count > 1, let c = commands.first(where: { $0.name == args[1] }) { return .help(Self.help(c)) }
+            return .help(usage)
+        case "--version", "-V", "version": return .version
+        default: break
         }
+        guard let cmd = commands.first(where: { $0.name == verb }) else {
+            if verb.hasPrefix("-") { return .usageError("\(verb) is not an option here; options follow the command, e.g. rootless-netns status \(verb)") }
+            let hint = ConfigKeys.suggestion(for: verb, among: commands.map(\.name)).map { " (did you mean \"\($0)\"?)" } ?? ""
+            return .usageError("\"\(verb)\" is not a command\(hint); commands: \(commands.map(\.name).joined(separator: ", "))")
+        }
+        var rest = Array(args.dropFirst())
+        var argv: [String] = []
+        var sawDash = false
+        if let dash = rest.firstIndex(of: "--") {
+            argv = Array(rest[(dash + 1)...])
+            rest = Array(rest[..<dash])
+            sawDash = true
+        }
+        var stateDir: String?
         var i = 0
         while i < rest.count {
-            switch rest[i] {
-            case "--state-dir" where i + 1 < rest.count: stateDir = rest[i + 1]; i += 2
-            case "-h", "--help": StdIO.writeStdout(Self.usage + "\n"); return 0
-            default: fail("unknown argument \(rest[i])\n" + Self.usage); return 2
+            let a = rest[i]
+            if a == "-h" || a == "--help" { return .help(help(cmd)) }
+            if a == "--state-dir" {
+                guard i + 1 < rest.count, !rest[i + 1].isEmpty else { return .usageError("--state-dir needs a directory, e.g. --state-dir \"$XDG_RUNTIME_DIR/rootless-netns\"") }
+                stateDir = rest[i + 1]; i += 2; continue
             }
+            if a.hasPrefix("--state-dir=") {
+                let v = String(a.dropFirst("--state-dir=".count))
+                guard !v.isEmpty else { return .usageError("--state-dir needs a directory") }
+                stateDir = v; i += 1; continue
+            }
+            if a.hasPrefix("-") { return .usageError("\(cmd.name): unknown option \(a)") }
+            if cmd.takesCommand { return .usageError("\(cmd.name): put the command after --, e.g. rootless-netns \(cmd.name) -- \(rest[i...].joined(separator: " "))") }
+            return .usageError("\(cmd.name): unexpected argument \"\(a)\"")
         }
-        do {
-            let context = try Context(config: .defaults(stateDir: try stateDir.map(RootlessConfig.normalizeStateDir)),
-                                      hostEnv: env)
-            switch verb {
-            case "status": return status(context)
-            case "enter":
-                guard !command.isEmpty else { fail("enter needs a command after --"); return 2 }
-                return try enter(context, command)
-            case "cleanup": return try cleanup(context)
-            case "-h", "--help", "help": StdIO.writeStdout(Self.usage + "\n"); return 0
-            default: fail("unknown command \(verb)\n" + Self.usage); return 2
+        if cmd.takesCommand {
+            if !sawDash { return .usageError("\(cmd.name) needs a command after --, e.g. rootless-netns \(cmd.name) -- ip addr") }
+            if argv.isEmpty { return .usageError("\(cmd.name): no command after --") }
+        } else if sawDash {
+            return .usageError("\(cmd.name) takes no command (only enter does)")
+        }
+        return .run(command: cmd.name, stateDir: stateDir, argv: argv)
+    }
+
+    func run(_ args: [String]) -> Int32 {
+        switch Self.parse(args) {
+        case .help(let text): StdIO.writeStdout(text); return 0
+        case .version: StdIO.writeStdout(Self.versionText); return 0
+        case .usageError(let message): fail(message + "\nrun 'rootless-netns --help' for usage"); return 2
+        case .run(let name, let stateDir, let argv):
+            guard let cmd = Self.commands.first(where: { $0.name == name }) else { return 2 }
+            do {
+                let normalized: String?
+                do { normalized = try stateDir.map(RootlessConfig.normalizeStateDir) } catch {
+                    fail("--state-dir: \(error.msg)"); return 2
+                }
+                let context = try Context(config: .defaults(stateDir: normalized), hostEnv: env)
+                var session = SessionJoin.Outcome.notRecorded
+                if cmd.needsSession {
+                    switch SessionJoin.decide(state: context.state, env: env) {
+                    case .stay(let outcome): session = outcome
+                    case .join(let pid, let record):
+                        return SessionJoin.rerun(joining: pid, record: record, args: args, env: env, fail: fail)
+                    }
+                }
+                return try cmd.run(self, Invocation(context: context, command: argv, session: session))
+            } catch {
+                fail("\(error)")
+                return 1
             }
-        } catch {
-            fail("\(error)")
-            return 1
         }
     }
 
     func fail(_ message: String) { StdIO.write(fd: 2, Array(("rootless-netns: " + message + "\n").utf8)) }
-
-    func status(_ context: Context) -> Int32 {
-        let netns = SharedNetns(context: context)
-        let record = HelperRecord.load(context.state)
-        var helper: JSON = .null
-        if let record {
-            helper = ["backend": .string(record.backend.rawValue), "pid": .int(Int64(record.identity.pid)),
-                      "alive": .bool(record.isAlive), "exe": .string(record.identity.exe)]
-        }
-        let store = AttachmentStore(state: context.state)
-        let attachments: [JSON] = ((try? store.list()) ?? []).map { key in
-            var entry: JSONObject = ["network": .string(key.network), "containerID": .string(key.containerID),
-                                     "ifName": .string(key.ifName)]
-            if let a = try? store.load(key) { entry["netns"] = .string(a.netns) }
-            return .object(entry)
-        }
-        let health: String
-        switch netns.health() {
-        case .up: health = "up"
-        case .helperDead: health = "helper-dead"
-        case .netnsMissing: health = "down"
-        }
-        let out: JSON = ["stateDir": .string(context.state.root), "netns": .string(context.netnsPath),
-                         "netnsMounted": .bool(Mounts.isNsfs(context.netnsPath)), "health": .string(health),
-                         "helper": helper, "attachments": .array(attachments)]
-        StdIO.writeStdout(out.encoded(pretty: true) + "\n")
-        return 0
-    }
-
-    /// Runs COMMAND inside the shared namespace with the delegates' mounts; output is relayed.
-    func enter(_ context: Context, _ command: [String]) throws -> Int32 {
-        guard Mounts.isNsfs(context.netnsPath) else {
-            fail("the shared namespace \(context.netnsPath) does not exist (no container attached?)")
-            return 1
-        }
-        let plan = try EnterPlan.make(context: context, containerNetns: "")
-        var path = command[0]
-        if !path.contains("/") {
-            let dirs = context.delegatePATH.split(separator: ":").map(String.init)
-            path = dirs.map { $0 + "/" + command[0] }.first(where: FS.isExecutable) ?? command[0]
-        }
-        var childEnv = env
-        childEnv["PATH"] = context.delegatePATH
-        let result = try Spawn.run(SpawnRequest(path: path, argv: command,
-                                                env: childEnv.map { "\($0.key)=\($0.value)" },
-                                                enter: plan.enterSpec))
-        if let failure = result.setupFailure { fail(failure.description); return 127 }
-        StdIO.write(fd: 1, result.stdout)
-        StdIO.write(fd: 2, result.stderr)
-        switch result.status {
-        case .exited(let code): return code
-        case .signaled(let sig): return 128 + sig
-        }
-    }
-
-    /// Forced teardown: forget every attachment, stop the helper, remove the namespace and state.
-    func cleanup(_ context: Context) throws -> Int32 {
-        // Without a state dir (e.g. XDG_RUNTIME_DIR was removed) there is no lock to take, but a
-        // stranded helper or namespace may still exist: teardown finds them by the netns path.
-        guard FS.exists(context.state.root) else {
-            let errors = SharedNetns(context: context).teardown()
-            for e in errors { fail("\(e)") }
-            return errors.isEmpty ? 0 : 1
-        }
-        let lock = try context.state.lockExclusive(timeoutMs: 60_000)
-        let errors = SharedNetns(context: context).teardown()
-        lock.release()
-        for e in errors { fail("\(e)") }
-        return errors.isEmpty ? 0 : 1
-    }
 }

@@ -46,6 +46,7 @@ public struct RootlessConfig: Sendable {
         }
         // libcni cannot have run a config without a type: it is not one meant for us.
         if conf.type.isEmpty { throw bad("type", "missing") }
+        ConfigKeys.warnUnknown(in: raw)
         func string(_ key: String) throws(CNIError) -> String? {
             switch raw[key] {
             case nil, .null?: return nil

@@ -120,10 +120,14 @@ extension RootlessNetnsPlugin {
 
     /// Recorded attachments whose container namespace is provably gone, with the reason.
     static func reapable(_ op: Operation) -> [(key: AttachmentKey, record: Attachment, why: String)] {
+        reapable(op.attachments)
+    }
+
+    static func reapable(_ store: AttachmentStore) -> [(key: AttachmentKey, record: Attachment, why: String)] {
         let mnt = NetnsIdentity.mountNamespace()
         var found: [(AttachmentKey, Attachment, String)] = []
-        for key in (try? op.attachments.list()) ?? [] {
-            guard let record = (try? op.attachments.load(key)) ?? nil, let identity = record.netnsIdentity,
+        for key in (try? store.list()) ?? [] {
+            guard let record = (try? store.load(key)) ?? nil, let identity = record.netnsIdentity,
                   case .gone(let why) = identity.liveness(path: record.netns, mountNamespace: mnt) else { continue }
             found.append((key, record, why))
         }

@@ -48,6 +48,7 @@ struct SharedNetns {
         let backend = try Backends.resolve(context: context)
         switch health() {
         case .up(let record) where record.backend == backend.kind:
+            SessionRecord.record(context, helper: record)  // the CLI joins this session from anywhere
             return (record, backend)
         case .up(let record):
             // Backend changed in the config: the old helper goes.
@@ -67,6 +68,7 @@ struct SharedNetns {
         }
         if context.config.enableIPv6 { try NetnsSysctl.apply(NetnsSysctl.ipv6, netnsPath: path) }
         let record = try backend.start(context: context, netnsPath: path)
+        SessionRecord.record(context, helper: record)
         return (record, backend)
     }
 

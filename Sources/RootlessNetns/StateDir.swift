@@ -140,7 +140,7 @@ struct StateDir {
     /// Every name this plugin creates in the state directory, except the lock.
     static let ownedNames: Set<String> = [
         "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
-        "forwarder.sock", "forwarder.json", "forwarder.log", "running",
+        "forwarder.sock", "forwarder.json", "forwarder.log", "running", "session.json",
     ]
 
     /// `NAME.tmp-PID` of an owned file: left by a run killed inside `writeFileAtomically`.

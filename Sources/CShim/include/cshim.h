@@ -6,6 +6,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+// Included here too so that an incremental build sees a changed umbrella module (SwiftPM keeps
+// a stale clang module cache when only a new header is added).
+#include "cshim_join.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

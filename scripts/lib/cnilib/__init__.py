@@ -9,3 +9,5 @@ Modules:
   session  - the rootless session: a pause process holding a user namespace
              (the user mapped to root) and a mount namespace
 """
+
+__version__ = "0.1.0"

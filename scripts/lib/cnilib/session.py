@@ -88,6 +88,17 @@ def in_session(pid: int) -> bool:
     return _ns("self", "user") == _ns(pid, "user") and _ns("self", "mnt") == _ns(pid, "mnt")
 
 
+def missing_runtime_dir(rundir: str, why: str) -> str:
+    """What to do when the runtime dir (usually made by logind at login) is missing."""
+    given = "XDG_RUNTIME_DIR" in os.environ and os.environ["XDG_RUNTIME_DIR"] == rundir
+    return (f"session start: the runtime dir {rundir} does not exist and cannot be created ({why}).\n"
+            f"  It is made by logind when you log in; without one (su, sudo -u, a container, CI):\n"
+            + ("" if given else "  - set XDG_RUNTIME_DIR to a directory you own, mode 0700, e.g.\n"
+               "      mkdir -m 700 -p /tmp/rt-$(id -u) && export XDG_RUNTIME_DIR=/tmp/rt-$(id -u)\n")
+            + ("  - fix XDG_RUNTIME_DIR: it names a directory that does not exist\n" if given else "")
+            + "  - or as root: cnitool --user NAME session start (creates /run/user/UID for NAME)")
+
+
 def start() -> int:
     pid = find()
     if pid is not None:
@@ -99,7 +110,7 @@ def start() -> int:
         try:
             os.makedirs(rundir, mode=0o700)
         except OSError as e:
-            raise ToolError(f"session start: cannot create {rundir}: {e.strerror}")
+            raise ToolError(missing_runtime_dir(rundir, e.strerror))
     argv = [_tool("unshare"), "--user", "--map-root-user", "--mount", "--propagation", "slave",
             _tool("sleep"), "infinity"]
     with tempfile.TemporaryFile() as errf:
