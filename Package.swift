@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
         .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),
 
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "CJansson"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
         .testTarget(name: "SystemTests", dependencies: ["System"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"],
