@@ -54,6 +54,40 @@ public struct InspectReport: Sendable, Equatable {
         return ["interfaces": .object(ifaces)]
     }
 
+    /// `json` as pretty text plus a newline, streamed (no tree): the bytes `json.encoded(pretty: true)` gives.
+    public var jsonText: String {
+        var w = JSONWriter(pretty: true, reserve: 64 + 200 * interfaces.count)
+        w.beginObject()
+        w.key("interfaces"); w.beginObject()
+        for iface in uniqueInterfaces {
+            w.key(iface.name); w.beginObject()
+            w.key("subnets"); w.beginArray()
+            for subnet in iface.subnets {
+                w.beginObject()
+                w.field("ipnet", subnet.ipnet.description)
+                if let gw = subnet.gateway { w.field("gateway", gw.description) }
+                w.endObject()
+            }
+            w.endArray()
+            w.field("mac_address", iface.macAddress ?? "")
+            if let mtu = iface.mtu { w.field("mtu", Int64(mtu)) }
+            w.endObject()
+        }
+        w.endObject()
+        w.endObject()
+        return w.text + "\n"
+    }
+
+    /// Interfaces by name as the JSON object holds them (first place, last value).
+    var uniqueInterfaces: [Interface] {
+        var out: [Interface] = []
+        var position: [String: Int] = [:]
+        for iface in interfaces {
+            if let i = position[iface.name] { out[i] = iface } else { position[iface.name] = out.count; out.append(iface) }
+        }
+        return out
+    }
+
     /// One row per subnet (an interface without subnets still gets a row).
     public var table: String {
         var rows: [[String]] = [["INTERFACE", "MAC", "MTU", "STATE", "KIND", "SUBNET", "GATEWAY"]]
