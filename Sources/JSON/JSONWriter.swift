@@ -30,9 +30,17 @@ public struct JSONWriter {
 
     private mutating func newline(depth: Int) {
         guard pretty else { return }
-        bytes.append(UInt8(ascii: "\n"))
-        for _ in 0..<(depth * 2) { bytes.append(UInt8(ascii: " ")) }
+        let n = depth * 2 + 1
+        if n <= Self.indentation.count {
+            Self.indentation.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<n])) }
+        } else {
+            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: n - 1))
+        }
     }
+
+    /// "\n" and 64 spaces: the indentation of depths up to 32, appended as one slice.
+    private static let indentation: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 64)
 
     private mutating func close(_ bracket: Character) {
         let had = hasElement.removeLast()
@@ -51,6 +59,13 @@ public struct JSONWriter {
         writeString(key)
         bytes.append(UInt8(ascii: ":"))
         if pretty { bytes.append(UInt8(ascii: " ")) }
+        afterKey = true
+    }
+
+    /// A key whose text is escaped once and reused (report field names, written thousands of times).
+    public mutating func key(_ key: JSONKey) {
+        beforeElement()
+        bytes.append(contentsOf: pretty ? key.pretty : key.compact)
         afterKey = true
     }
 
@@ -73,18 +88,17 @@ public struct JSONWriter {
     static let true_ = Array("true".utf8), false_ = Array("false".utf8), null_ = Array("null".utf8)
 
     private mutating func writeInt(_ value: Int64) {
-        if value == 0 { bytes.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
-        var count = 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: a sign and 20 digits fit
         withUnsafeMutableBytes(of: &digits) { buf in
-            while magnitude > 0 {
-                buf[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            var start = buf.count
+            repeat {
+                start -= 1
+                buf[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
-                count += 1
-            }
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(buf[i]) }
+            } while magnitude > 0
+            if value < 0 { start -= 1; buf[start] = UInt8(ascii: "-") }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[start...]))
         }
     }
 
@@ -96,6 +110,11 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
+            // Most strings need no escape: one append.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                bytes.append(contentsOf: utf8)
+                return
+            }
             var start = 0
             for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
                 if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i])) }
@@ -116,6 +135,19 @@ public struct JSONWriter {
             if start < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...])) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+/// An object key escaped ahead of time, with its separator (`"name":` / `"name": `).
+public struct JSONKey: Sendable {
+    let compact: [UInt8]
+    let pretty: [UInt8]
+
+    public init(_ name: String) {
+        var w = JSONWriter(pretty: false)
+        w.string(name)
+        compact = w.bytes + [UInt8(ascii: ":")]
+        pretty = compact + [UInt8(ascii: " ")]
     }
 }
 

@@ -35,6 +35,9 @@ public struct LinkStatistics: Sendable, Equatable {
     public var rxDropped: UInt64 { stats.rx_dropped }
     public var txDropped: UInt64 { stats.tx_dropped }
 
+    /// The kernel field names of `counters`, in the same order.
+    public static let counterNames: [String] = LinkStatistics().counters.map(\.name)
+
     /// All counters as (kernel field name, value), in struct order.
     public var counters: [(name: String, value: UInt64)] {
         let s = stats

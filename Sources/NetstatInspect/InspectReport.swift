@@ -61,21 +61,26 @@ public struct InspectReport: Sendable, Equatable {
         w.key("interfaces"); w.beginObject()
         for iface in uniqueInterfaces {
             w.key(iface.name); w.beginObject()
-            w.key("subnets"); w.beginArray()
+            w.key(Keys.subnets); w.beginArray()
             for subnet in iface.subnets {
                 w.beginObject()
-                w.field("ipnet", subnet.ipnet.description)
-                if let gw = subnet.gateway { w.field("gateway", gw.description) }
+                w.key(Keys.ipnet); w.string(subnet.ipnet.description)
+                if let gw = subnet.gateway { w.key(Keys.gateway); w.string(gw.description) }
                 w.endObject()
             }
             w.endArray()
-            w.field("mac_address", iface.macAddress ?? "")
-            if let mtu = iface.mtu { w.field("mtu", Int64(mtu)) }
+            w.key(Keys.mac); w.string(iface.macAddress ?? "")
+            if let mtu = iface.mtu { w.key(Keys.mtu); w.int(Int64(mtu)) }
             w.endObject()
         }
         w.endObject()
         w.endObject()
         return w.text + "\n"
+    }
+
+    enum Keys {
+        static let subnets = JSONKey("subnets"), ipnet = JSONKey("ipnet"), gateway = JSONKey("gateway")
+        static let mac = JSONKey("mac_address"), mtu = JSONKey("mtu")
     }
 
     /// Interfaces by name as the JSON object holds them (first place, last value).

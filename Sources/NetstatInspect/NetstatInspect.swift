@@ -33,7 +33,7 @@ public struct RunContext {
     /// The real process: identity from the environment, frames straight to stdout.
     static func live(environment: [String: String]) -> RunContext {
         let locations = Locations.current(environment: environment)
-        return RunContext(locations: locations, emit: { try? FDIO.writeAll(FDIO.standardOutput, Array($0.utf8)) },
+        return RunContext(locations: locations, emit: { try? FDIO.writeAll(FDIO.standardOutput, $0) },
                           sessionPid: {
                               let file = locations.runtimeDir + "/cnitool-session.pid"
                               guard let text = try? FS.readText(file, limit: 4096) else { return nil }
@@ -61,8 +61,8 @@ public enum NetstatInspect {
                 try RouteNetlink(netnsPath: path)
             }, context: .live(environment: environment))
         }
-        try? FDIO.writeAll(FDIO.standardOutput, Array(output.stdout.utf8))
-        try? FDIO.writeAll(FDIO.standardError, Array(output.stderr.utf8))
+        try? FDIO.writeAll(FDIO.standardOutput, output.stdout)
+        try? FDIO.writeAll(FDIO.standardError, output.stderr)
         return output.exitCode
     }
 

@@ -45,7 +45,7 @@ public struct StatsReport: Sendable, Equatable {
         var w = JSONWriter(pretty: true, reserve: 64 + 700 * (interfaces.count + 1))
         func counters(_ s: LinkStatistics) {
             w.beginObject()
-            for c in s.counters { w.key(c.name); w.uint(c.value) }
+            for (key, c) in zip(Self.counterKeys, s.counters) { w.key(key); w.uint(c.value) }
             w.endObject()
         }
         w.beginObject()
@@ -56,6 +56,8 @@ public struct StatsReport: Sendable, Equatable {
         w.endObject()
         return w.text + "\n"
     }
+
+    static let counterKeys = LinkStatistics.counterNames.map(JSONKey.init)
 
     /// Interfaces by name as the JSON object holds them (a repeated name keeps its first place
     /// and its last value, as JSONObject's subscript does).

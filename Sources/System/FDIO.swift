@@ -22,6 +22,25 @@ public enum FDIO {
         }
     }
 
+    /// The same for a string's UTF-8 (no copy into an array first).
+    public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
+        var text = text
+        var failure: SystemError?
+        text.withUTF8 { utf8 in
+            var offset = 0
+            while offset < utf8.count, let base = utf8.baseAddress {
+                let n = write(fd, base + offset, utf8.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = SystemError.last("write", "fd \(fd)")
+                    return
+                }
+                offset += n
+            }
+        }
+        if let failure { throw failure }
+    }
+
     /// read(2) to end of file; more than `limit` bytes is an EFBIG error.
     public static func readAll(_ fd: Int32, limit: Int) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []

@@ -42,9 +42,15 @@ import Testing
         w.key("empty"); w.beginArray(); w.endArray()
         w.endObject()
         w.key("n"); w.uint(UInt64.max)
+        w.key(JSONKey("q\"k\n")); w.int(Int64.min)
+        w.key(JSONKey("z")); w.beginArray(); w.int(0); w.int(-7); w.string(""); w.endArray()
         w.endObject()
-        let tree: JSON = ["interfaces": ["eth0": ["mac": "aa", "mtu": 1500], "empty": []], "n": .int(Int64.max)]
+        let tree: JSON = ["interfaces": ["eth0": ["mac": "aa", "mtu": 1500], "empty": []], "n": .int(Int64.max),
+                          "q\"k\n": .int(Int64.min), "z": [0, -7, ""]]
         #expect(w.text == reference(tree, pretty: true))
+        var compact = JSONWriter(pretty: false)
+        tree.write(to: &compact)
+        #expect(compact.text == reference(tree, pretty: false))
     }
 
     /// The encoder JSON.encoded used to be: a jansson tree, json_dumps.
