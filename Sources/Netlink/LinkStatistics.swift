@@ -38,6 +38,16 @@ public struct LinkStatistics: Sendable, Equatable {
     /// The kernel field names of `counters`, in the same order.
     public static let counterNames: [String] = LinkStatistics().counters.map(\.name)
 
+    /// The values of `counters`, in the same order, without building the array: `counters` lists
+    /// the struct's leading 64-bit fields in order (LinkStatisticsTests checks they agree).
+    public func forEachCounterValue(_ body: (UInt64) -> Void) {
+        withUnsafeBytes(of: stats) { raw in
+            for i in 0..<Self.counterNames.count where (i + 1) * 8 <= raw.count {
+                body(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+            }
+        }
+    }
+
     /// All counters as (kernel field name, value), in struct order.
     public var counters: [(name: String, value: UInt64)] {
         let s = stats

@@ -45,7 +45,11 @@ public struct StatsReport: Sendable, Equatable {
         var w = JSONWriter(pretty: true, reserve: 64 + 700 * (interfaces.count + 1))
         func counters(_ s: LinkStatistics) {
             w.beginObject()
-            for (key, c) in zip(Self.counterKeys, s.counters) { w.key(key); w.uint(c.value) }
+            var i = 0
+            s.forEachCounterValue { value in
+                w.key(Self.counterKeys[i]); w.uint(value)
+                i += 1
+            }
             w.endObject()
         }
         w.beginObject()
