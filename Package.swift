@@ -40,8 +40,7 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTestSupport", "CNetlinkShim"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),
-        .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect", "NetlinkTestSupport"],
-                    exclude: ["Golden"]),
+        .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect", "NetlinkTestSupport"]),
         // Root/namespaces/unprivileged-user tests; each says what it needs via .enabled(if:).
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]

@@ -40,12 +40,20 @@ public struct Locations: Sendable, Equatable {
 
 /// What the diagnosis needs to know about a path (from `FS.stat`; tests make their own).
 public struct PathInfo: Equatable, Sendable {
+    /// An empty regular file that is not a namespace file (namespace files stat the same way):
+    /// what a namespace bind mount's target looks like outside its mount namespace.
     public var isEmptyRegularFile: Bool
     public init(isEmptyRegularFile: Bool) { self.isEmptyRegularFile = isEmptyRegularFile }
 
     public static func of(_ path: String) -> PathInfo? {
         guard let info = try? FS.stat(path) else { return nil }
-        return PathInfo(isEmptyRegularFile: info.type == .regular && info.size == 0)
+        return PathInfo(isEmptyRegularFile: info.type == .regular && info.size == 0 && !isNamespaceFile(info))
+    }
+
+    /// Namespace files all live on the one nsfs superblock: same device as our own netns file.
+    static func isNamespaceFile(_ info: FileInfo) -> Bool {
+        guard let own = try? FS.stat("/proc/self/ns/net") else { return false }
+        return info.dev == own.dev
     }
 }
 

@@ -255,4 +255,18 @@ struct NetstatInspectIntegrationTests {
         let badCache = try nsiRun([bin, "stats", "--container", "abc", "--cache-dir", "/nonexistent-nsi"])
         #expect(badCache.status != 0 && badCache.stdout.isEmpty && !badCache.stderr.isEmpty)
     }
+
+    /// Outside a rootless session's mount namespace its netns path is the empty file the bind mount
+    /// sits on: the answer says so and what to do, never "is not a network namespace".
+    @Test func emptyMountTargetGetsAdvice() throws {
+        let bin = try nsiBinary()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nsi-target-\(getpid())").path
+        FileManager.default.createFile(atPath: file, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let r = try nsiRun([bin, "inspect", "--netns", file])
+        #expect(r.status == 1 && r.stdout.isEmpty)
+        #expect(r.stderr.contains("no network namespace is mounted on this empty file"), "\(r.stderr)")
+        #expect(r.stderr.contains("run this inside that session"))
+        #expect(!r.stderr.contains("is not a network namespace"))
+    }
 }

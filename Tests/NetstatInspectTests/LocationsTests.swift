@@ -55,6 +55,18 @@ import Testing
         #expect(missing.stderr.contains("/run/user/1000/netns/gone: no such file here. If it is a rootless session's"))
     }
 
+    /// Regression: namespace files stat as empty regular files too; /proc/self/ns/uts must not
+    /// be taken for a bind-mount target (it is "not a network namespace").
+    @Test func namespaceFilesAreNotEmptyFiles() throws {
+        #expect(PathInfo.of("/proc/self/ns/uts") == PathInfo(isEmptyRegularFile: false))
+        #expect(PathInfo.of("/proc/self/ns/net") == PathInfo(isEmptyRegularFile: false))
+        let path = "/tmp/nsi-empty-\(Identity.euid)-\(UInt32.random(in: 0...UInt32.max))"
+        try FS.createEmptyFile(path)
+        defer { try? FS.remove(path) }
+        #expect(PathInfo.of(path) == PathInfo(isEmptyRegularFile: true))
+        #expect(PathInfo.of(path + "-missing") == nil)
+    }
+
     /// A real file that is not a namespace still says so.
     @Test func plainFileIsNotANamespace() {
         let ctx = RunContext(locations: Self.user, stat: { _ in PathInfo(isEmptyRegularFile: false) })
