@@ -16,8 +16,8 @@ private func nsiRun(_ argv: [String], timeout: Int = 30, stdin: String? = nil) t
     let dir = FileManager.default.temporaryDirectory
     let out = dir.appendingPathComponent("nsi-\(getpid())-\(UUID().uuidString).out")
     let err = dir.appendingPathComponent("nsi-\(getpid())-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
@@ -261,7 +261,7 @@ struct NetstatInspectIntegrationTests {
     @Test func emptyMountTargetGetsAdvice() throws {
         let bin = try nsiBinary()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("nsi-target-\(getpid())").path
-        FileManager.default.createFile(atPath: file, contents: nil)
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: file) }
         let r = try nsiRun([bin, "inspect", "--netns", file])
         #expect(r.status == 1 && r.stdout.isEmpty)
