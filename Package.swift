@@ -10,16 +10,14 @@ let package = Package(
         .executable(name: "netstat-inspect", targets: ["netstat-inspect"]),
     ],
     targets: [
-        // System libraries (apt: libjansson-dev, libmnl-dev).
+        // System library (apt: libjansson-dev; its static archive goes into the static executables).
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
-        .systemLibrary(name: "CMnl", pkgConfig: "libmnl",
-                       providers: [.apt(["libmnl-dev"])]),
         // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets).
         .target(name: "CShim"),
-        // libmnl's callback-based attribute parsing, for the Netlink module only, so that
-        // rootless-netns does not link libmnl (and can be a fully static executable).
-        .target(name: "CNetlinkShim", dependencies: ["CMnl"]),
+        // Netlink framing (the kernel header macros Swift cannot import) and attribute tables,
+        // for the Netlink module only; kernel headers alone, no libmnl, so both executables are static.
+        .target(name: "CNetlinkShim"),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
         // CNI protocol: pure, no syscalls.
@@ -27,20 +25,22 @@ let package = Package(
         // The OS layer: fds, files, locks, processes, daemons, sockets, namespaces, mounts.
         // The one place (with Netlink and the C shims) where syscalls are made.
         .target(name: "System", dependencies: ["CShim"]),
-        .target(name: "Netlink", dependencies: ["CMnl", "CNetlinkShim", "System"]),
+        .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),
         .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "System"]),
         .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "System", "Netlink"]),
 
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
         .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),
 
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "CJansson"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
         .testTarget(name: "SystemTests", dependencies: ["System"]),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"],
+        // Recorded/recording netlink sockets for tests (replayed kernel replies, fixture capture).
+        .target(name: "NetlinkTestSupport", dependencies: ["Netlink"], path: "Tests/NetlinkTestSupport"),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTestSupport", "CNetlinkShim"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),
-        .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect"]),
+        .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect", "NetlinkTestSupport"]),
         // Root/namespaces/unprivileged-user tests; each says what it needs via .enabled(if:).
         .testTarget(name: "IntegrationTests", dependencies: []),
     ]

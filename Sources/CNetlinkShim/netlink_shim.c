@@ -1,24 +1,28 @@
 #define _GNU_SOURCE
 #include "cshim_netlink.h"
 
-#include <libmnl/libmnl.h>
-
-struct attr_table { const struct nlattr **tb; unsigned int max; };
-
-static int store_attr(const struct nlattr *attr, void *data) {
-    struct attr_table *t = data;
-    unsigned int type = mnl_attr_get_type(attr);
-    if (type <= t->max) t->tb[type] = attr;
-    return MNL_CB_OK;
+static int table_from(const char *pos, size_t len, const struct nlattr **tb, unsigned int max) {
+    while (len >= NLA_HDRLEN) {
+        const struct nlattr *a = (const struct nlattr *)pos;
+        if (a->nla_len < NLA_HDRLEN || a->nla_len > len) return -1;
+        unsigned int type = cshim_nlattr_type(a);
+        if (type <= max) tb[type] = a;
+        size_t step = NLA_ALIGN(a->nla_len);
+        if (step >= len) return 0;
+        pos += step;
+        len -= step;
+    }
+    return 0;
 }
 
 int cshim_nl_attr_table(const struct nlmsghdr *nlh, unsigned int offset,
                         const struct nlattr **tb, unsigned int max) {
-    struct attr_table t = { tb, max };
-    return mnl_attr_parse(nlh, offset, store_attr, &t) == MNL_CB_ERROR ? -1 : 0;
+    size_t payload = cshim_nlmsg_payload_len(nlh);
+    size_t start = NLMSG_ALIGN(offset);
+    if (start > payload) return -1;
+    return table_from((const char *)cshim_nlmsg_payload(nlh) + start, payload - start, tb, max);
 }
 
 int cshim_nl_attr_table_nested(const struct nlattr *nest, const struct nlattr **tb, unsigned int max) {
-    struct attr_table t = { tb, max };
-    return mnl_attr_parse_nested(nest, store_attr, &t) == MNL_CB_ERROR ? -1 : 0;
+    return table_from((const char *)cshim_nlattr_payload(nest), cshim_nlattr_payload_len(nest), tb, max);
 }

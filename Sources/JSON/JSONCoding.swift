@@ -93,46 +93,19 @@ extension JSON {
         default: self = .null
         }
     }
-
-    /// Builds the jansson tree; the caller owns the returned reference.
-    func makeJansson() -> UnsafeMutablePointer<json_t>? {
-        switch self {
-        case .null: return json_null()
-        case .bool(let b): return b ? json_true() : json_false()
-        case .int(let i): return json_integer(json_int_t(i))
-        case .double(let d): return d.isFinite ? json_real(d) : json_null()
-        case .string(let s):
-            var s = s
-            return s.withUTF8 { buf in
-                buf.withMemoryRebound(to: CChar.self) { chars in
-                    chars.baseAddress.map { json_stringn_nocheck($0, chars.count) } ?? json_string("")
-                }
-            }
-        case .array(let items):
-            let arr = json_array()
-            for item in items { if let child = item.makeJansson() { json_array_append_new(arr, child) } }
-            return arr
-        case .object(let object):
-            let obj = json_object()
-            for (key, item) in object {
-                if let child = item.makeJansson() { json_object_set_new_nocheck(obj, key, child) }
-            }
-            return obj
-        }
-    }
-
-    /// Compact encoding, keys in document order. `pretty` indents by two spaces.
-    public func encoded(pretty: Bool = false) -> String {
-        guard let root = makeJansson() else { return "null" }
-        defer { json_decref(root) }
-        var flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)
-        flags |= pretty ? JSON_INDENT(2) : JSON_COMPACT
-        guard let text = json_dumps(root, size_t(flags)) else { return "null" }
-        defer { free(text) }
-        return String(cString: text)
-    }
 }
 
-// jansson's macros that Swift does not import.
-@inline(__always) private func JSON_INDENT(_ n: Int32) -> Int32 { n & 0x1F }
+/// jansson's text for one real (JSON_REAL_PRECISION(17)), so reals keep the exact bytes jansson
+/// always wrote for them, whichever formatter it was built with.
+func janssonReal(_ value: Double) -> [UInt8] {
+    guard let real = json_real(value) else { return Array("null".utf8) }
+    defer { json_decref(real) }
+    guard let text = json_dumps(real, size_t(JSON_ENCODE_ANY | JSON_REAL_PRECISION(17))) else {
+        return Array("null".utf8)
+    }
+    defer { free(text) }
+    return Array(String(cString: text).utf8)
+}
+
+// jansson's macro that Swift does not import.
 @inline(__always) private func JSON_REAL_PRECISION(_ n: Int32) -> Int32 { (n & 0x1F) << 11 }

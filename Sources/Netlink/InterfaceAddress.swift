@@ -1,4 +1,4 @@
-import CMnl
+import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,7 +54,7 @@ public struct InterfaceAddress: Sendable, Equatable {
 
     init?(message nlh: UnsafePointer<nlmsghdr>, request: String) throws(NetlinkError) {
         let headerSize = MemoryLayout<ifaddrmsg>.size
-        guard Int(mnl_nlmsg_get_payload_len(nlh)) >= headerSize, let payload = mnl_nlmsg_get_payload(nlh) else {
+        guard Int(cshim_nlmsg_payload_len(nlh)) >= headerSize, let payload = cshim_nlmsg_payload(nlh) else {
             throw .malformed(request: request, detail: "RTM_NEWADDR shorter than ifaddrmsg")
         }
         let ifa = payload.loadUnaligned(as: ifaddrmsg.self)
@@ -63,9 +63,9 @@ public struct InterfaceAddress: Sendable, Equatable {
         // Families other than v4/v6 (none are asked for) carry no IP address: skip, don't fail.
         guard let attr, let address = InetAddress(bytes: attributeBytes(attr)) else { return nil }
         var flags = UInt32(ifa.ifa_flags)
-        if let f = tb[Int(IFA_FLAGS)], mnl_attr_get_payload_len(f) >= 4 { flags = mnl_attr_get_u32(f) }
+        if let f = tb[Int(IFA_FLAGS)], cshim_nlattr_payload_len(f) >= 4 { flags = attributeU32(f) }
         var label: String?
-        if let l = tb[Int(IFA_LABEL)], let s = mnl_attr_get_str(l) { label = String(cString: s) }
+        if let l = tb[Int(IFA_LABEL)] { label = attributeString(l) }
         self.init(interfaceIndex: Int32(bitPattern: ifa.ifa_index), address: address,
                   prefixLength: Int(ifa.ifa_prefixlen), scope: ifa.ifa_scope, flags: flags, label: label)
     }

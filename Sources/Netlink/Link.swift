@@ -1,4 +1,4 @@
-import CMnl
+import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,34 +61,32 @@ public struct Link: Sendable, Equatable {
     /// Decodes an RTM_NEWLINK message.
     init(message nlh: UnsafePointer<nlmsghdr>) throws(NetlinkError) {
         let headerSize = MemoryLayout<ifinfomsg>.size
-        guard Int(mnl_nlmsg_get_payload_len(nlh)) >= headerSize, let payload = mnl_nlmsg_get_payload(nlh) else {
+        guard Int(cshim_nlmsg_payload_len(nlh)) >= headerSize, let payload = cshim_nlmsg_payload(nlh) else {
             throw .malformed(request: "RTM_GETLINK dump", detail: "RTM_NEWLINK shorter than ifinfomsg")
         }
         let ifi = payload.loadUnaligned(as: ifinfomsg.self)
         let tb = attributeTable(nlh, offset: headerSize, max: Int(__IFLA_MAX) - 1)
-        guard let nameAttr = tb[Int(IFLA_IFNAME)], let cName = mnl_attr_get_str(nameAttr) else {
+        guard let nameAttr = tb[Int(IFLA_IFNAME)], let name = attributeString(nameAttr) else {
             throw .malformed(request: "RTM_GETLINK dump", detail: "link \(ifi.ifi_index) without IFLA_IFNAME")
         }
-        self.init(index: ifi.ifi_index, name: String(cString: cName), hardwareType: ifi.ifi_type,
+        self.init(index: ifi.ifi_index, name: name, hardwareType: ifi.ifi_type,
                   flags: ifi.ifi_flags)
         if let attr = tb[Int(IFLA_ADDRESS)] { hardwareAddress = attributeBytes(attr) }
-        if let attr = tb[Int(IFLA_MTU)], mnl_attr_get_payload_len(attr) >= 4 {
-            mtu = mnl_attr_get_u32(attr)
+        if let attr = tb[Int(IFLA_MTU)], cshim_nlattr_payload_len(attr) >= 4 {
+            mtu = attributeU32(attr)
         }
-        if let attr = tb[Int(IFLA_OPERSTATE)], mnl_attr_get_payload_len(attr) >= 1 {
-            operState = OperState(rawValue: mnl_attr_get_u8(attr))
+        if let attr = tb[Int(IFLA_OPERSTATE)], cshim_nlattr_payload_len(attr) >= 1 {
+            operState = OperState(rawValue: attributeU8(attr))
         }
-        if let attr = tb[Int(IFLA_MASTER)], mnl_attr_get_payload_len(attr) >= 4 {
-            masterIndex = Int32(bitPattern: mnl_attr_get_u32(attr))
+        if let attr = tb[Int(IFLA_MASTER)], cshim_nlattr_payload_len(attr) >= 4 {
+            masterIndex = Int32(bitPattern: attributeU32(attr))
         }
         if let info = tb[Int(IFLA_LINKINFO)] {
             let nested = nestedAttributeTable(info, max: Int(__IFLA_INFO_MAX) - 1)
-            if let attr = nested[Int(IFLA_INFO_KIND)], let k = mnl_attr_get_str(attr) {
-                kind = String(cString: k)
-            }
+            if let attr = nested[Int(IFLA_INFO_KIND)] { kind = attributeString(attr) }
         }
         if let attr = tb[Int(IFLA_STATS64)] {
-            statistics = LinkStatistics(attributeBytes(attr))
+            statistics = LinkStatistics(attr)
         }
     }
 }
@@ -118,9 +116,30 @@ public struct OperState: RawRepresentable, Sendable, Equatable, CustomStringConv
 
 /// The payload bytes of an attribute.
 func attributeBytes(_ attr: UnsafePointer<nlattr>) -> [UInt8] {
-    let length = Int(mnl_attr_get_payload_len(attr))
-    guard length > 0, let payload = mnl_attr_get_payload(attr) else { return [] }
-    return Array(UnsafeRawBufferPointer(start: payload, count: length))
+    Array(attributePayload(attr))
+}
+
+func attributePayload(_ attr: UnsafePointer<nlattr>) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(start: cshim_nlattr_payload(attr), count: Int(cshim_nlattr_payload_len(attr)))
+}
+
+/// A NUL-terminated string attribute, read no further than its payload (a missing NUL is tolerated).
+func attributeString(_ attr: UnsafePointer<nlattr>) -> String? {
+    let payload = attributePayload(attr)
+    guard payload.baseAddress != nil else { return nil }
+    let end = payload.firstIndex(of: 0) ?? payload.count
+    return String(decoding: UnsafeRawBufferPointer(rebasing: payload[..<end]), as: UTF8.self)
+}
+
+/// Fixed-size attributes, host byte order; callers check the payload length first (0 if short).
+func attributeU32(_ attr: UnsafePointer<nlattr>) -> UInt32 {
+    let payload = attributePayload(attr)
+    return payload.count >= 4 ? payload.loadUnaligned(as: UInt32.self) : 0
+}
+
+func attributeU8(_ attr: UnsafePointer<nlattr>) -> UInt8 {
+    let payload = attributePayload(attr)
+    return payload.count >= 1 ? payload[0] : 0
 }
 
 func formatHardwareAddress(_ bytes: [UInt8]) -> String {

@@ -1,4 +1,4 @@
-import CMnl
+import CNetlinkShim
 
 /// `struct rtnl_link_stats64` (IFLA_STATS64): every 64-bit counter, kernel field names.
 public struct LinkStatistics: Sendable, Equatable {
@@ -9,14 +9,21 @@ public struct LinkStatistics: Sendable, Equatable {
     /// Decodes the attribute payload. Older kernels send a shorter struct (fields are only ever
     /// appended); missing trailing counters stay zero, extra bytes from newer kernels are ignored.
     init(_ payload: [UInt8]) {
+        self.init(payload.withUnsafeBytes { LinkStatistics.decode($0) })
+    }
+
+    /// The same, straight from the IFLA_STATS64 attribute (no copy of the payload first).
+    init(_ attr: UnsafePointer<nlattr>) {
+        self.init(LinkStatistics.decode(attributePayload(attr)))
+    }
+
+    static func decode(_ src: UnsafeRawBufferPointer) -> rtnl_link_stats64 {
         var value = rtnl_link_stats64()
         withUnsafeMutableBytes(of: &value) { dst in
-            payload.withUnsafeBytes { src in
-                let n = min(dst.count, src.count)
-                if n > 0, let s = src.baseAddress, let d = dst.baseAddress { d.copyMemory(from: s, byteCount: n) }
-            }
+            let n = min(dst.count, src.count)
+            if n > 0, let s = src.baseAddress, let d = dst.baseAddress { d.copyMemory(from: s, byteCount: n) }
         }
-        self.stats = value
+        return value
     }
 
     public var rxPackets: UInt64 { stats.rx_packets }
@@ -27,6 +34,19 @@ public struct LinkStatistics: Sendable, Equatable {
     public var txErrors: UInt64 { stats.tx_errors }
     public var rxDropped: UInt64 { stats.rx_dropped }
     public var txDropped: UInt64 { stats.tx_dropped }
+
+    /// The kernel field names of `counters`, in the same order.
+    public static let counterNames: [String] = LinkStatistics().counters.map(\.name)
+
+    /// The values of `counters`, in the same order, without building the array: `counters` lists
+    /// the struct's leading 64-bit fields in order (LinkStatisticsTests checks they agree).
+    public func forEachCounterValue(_ body: (UInt64) -> Void) {
+        withUnsafeBytes(of: stats) { raw in
+            for i in 0..<Self.counterNames.count where (i + 1) * 8 <= raw.count {
+                body(raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+            }
+        }
+    }
 
     /// All counters as (kernel field name, value), in struct order.
     public var counters: [(name: String, value: UInt64)] {

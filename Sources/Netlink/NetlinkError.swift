@@ -39,6 +39,12 @@ public enum NetlinkError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Opening the namespace file failed with ENOENT (no such namespace path).
+    public var isMissingNamespace: Bool {
+        if case .namespace(let e) = self { return e.errno == ENOENT }
+        return false
+    }
+
     /// The errno this error carries, if any (for callers that map e.g. ENOENT specially).
     public var errno: Int32? {
         switch self {

@@ -1,31 +1,39 @@
-import CMnl
+import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Request messages, built with libmnl into a byte array (what goes to `NetlinkSocket.send`).
+/// Request messages, built into a byte array (what goes to `NetlinkSocket.send`).
 enum Requests {
     /// A dump request: `nlmsghdr` (REQUEST|DUMP, our sequence, port 0 = the kernel) followed by the
-    /// family header `header`, then whatever attributes `attributes` puts.
+    /// family header `header` (padded to 4), then the attributes in `attributes` (type, payload).
     static func dump<Header: BitwiseCopyable>(
-        type: Int32, sequence: UInt32, header: Header,
-        attributes: (UnsafeMutablePointer<nlmsghdr>) -> Void = { _ in }
+        type: Int32, sequence: UInt32, header: Header, attributes: [(UInt16, [UInt8])] = []
     ) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let length = buffer.withUnsafeMutableBytes { raw -> Int in
-            guard let nlh = mnl_nlmsg_put_header(raw.baseAddress) else { return 0 }
-            nlh.pointee.nlmsg_type = UInt16(type)
-            nlh.pointee.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
-            nlh.pointee.nlmsg_seq = sequence
-            if let extra = mnl_nlmsg_put_extra_header(nlh, MemoryLayout<Header>.size) {
-                withUnsafeBytes(of: header) { h in
-                    if let src = h.baseAddress { extra.copyMemory(from: src, byteCount: h.count) }
-                }
-            }
-            attributes(nlh)
-            return Int(nlh.pointee.nlmsg_len)
+        var out = [UInt8](repeating: 0, count: MemoryLayout<nlmsghdr>.size)
+        withUnsafeBytes(of: header) { out += $0 }
+        pad(&out)
+        for (type, payload) in attributes {
+            var a = nlattr()
+            a.nla_len = UInt16(MemoryLayout<nlattr>.size + payload.count)
+            a.nla_type = type
+            withUnsafeBytes(of: a) { out += $0 }
+            out += payload
+            pad(&out)
         }
-        return Array(buffer[..<length])
+        var nlh = nlmsghdr()
+        nlh.nlmsg_len = UInt32(out.count)
+        nlh.nlmsg_type = UInt16(type)
+        nlh.nlmsg_flags = UInt16(NLM_F_REQUEST | NLM_F_DUMP)
+        nlh.nlmsg_seq = sequence
+        nlh.nlmsg_pid = 0
+        withUnsafeBytes(of: nlh) { h in out.withUnsafeMutableBytes { $0.copyMemory(from: h) } }
+        return out
+    }
+
+    /// Zeros up to the next 4-byte boundary (NLMSG_ALIGNTO = NLA_ALIGNTO = 4).
+    static func pad(_ bytes: inout [UInt8]) {
+        while bytes.count % 4 != 0 { bytes.append(0) }
     }
 
     /// RTM_GETLINK dump of every link. Strict checking wants the ifinfomsg all zero.
@@ -48,9 +56,8 @@ enum Requests {
         var rtm = rtmsg()
         rtm.rtm_family = UInt8(family)
         rtm.rtm_table = table < 256 ? UInt8(table) : UInt8(RT_TABLE_UNSPEC.rawValue)
-        return dump(type: Int32(RTM_GETROUTE), sequence: sequence, header: rtm) { nlh in
-            mnl_attr_put_u32(nlh, UInt16(RTA_TABLE.rawValue), table)
-        }
+        return dump(type: Int32(RTM_GETROUTE), sequence: sequence, header: rtm,
+                    attributes: [(UInt16(RTA_TABLE.rawValue), withUnsafeBytes(of: table, Array.init))])
     }
 }
 

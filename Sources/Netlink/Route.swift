@@ -1,4 +1,4 @@
-import CMnl
+import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +63,7 @@ public struct Route: Sendable, Equatable {
 
     init?(message nlh: UnsafePointer<nlmsghdr>, request: String) throws(NetlinkError) {
         let headerSize = MemoryLayout<rtmsg>.size
-        guard Int(mnl_nlmsg_get_payload_len(nlh)) >= headerSize, let payload = mnl_nlmsg_get_payload(nlh) else {
+        guard Int(cshim_nlmsg_payload_len(nlh)) >= headerSize, let payload = cshim_nlmsg_payload(nlh) else {
             throw .malformed(request: request, detail: "RTM_NEWROUTE shorter than rtmsg")
         }
         let rtm = payload.loadUnaligned(as: rtmsg.self)
@@ -73,8 +73,8 @@ public struct Route: Sendable, Equatable {
             tb[Int(type.rawValue)].flatMap { InetAddress(bytes: attributeBytes($0)) }
         }
         func u32(_ type: rtattr_type_t) -> UInt32? {
-            guard let a = tb[Int(type.rawValue)], mnl_attr_get_payload_len(a) >= 4 else { return nil }
-            return mnl_attr_get_u32(a)
+            guard let a = tb[Int(type.rawValue)], cshim_nlattr_payload_len(a) >= 4 else { return nil }
+            return attributeU32(a)
         }
         var destination: InetPrefix?
         if rtm.rtm_dst_len > 0 {

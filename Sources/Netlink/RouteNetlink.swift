@@ -1,4 +1,3 @@
-import CMnl
 import CNetlinkShim
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +21,7 @@ public final class RouteNetlink {
 
     /// Opens a real socket inside the namespace at `netnsPath` (nil: our own namespace).
     public convenience init(netnsPath: String?) throws(NetlinkError) {
-        self.init(socket: try MnlSocket(netnsPath: netnsPath))
+        self.init(socket: try KernelNetlinkSocket(netnsPath: netnsPath))
     }
 
     private func takeSequence() -> UInt32 {
@@ -91,7 +90,7 @@ public final class RouteNetlink {
         var current: UnsafeRawPointer? = UnsafeRawPointer(base)
         while let ptr = current {
             let nlh = ptr.assumingMemoryBound(to: nlmsghdr.self)
-            guard mnl_nlmsg_ok(nlh, remaining) else {
+            guard cshim_nlmsg_ok(nlh, remaining) != 0 else {
                 if remaining > 0 {
                     throw .malformed(request: request, detail: "\(remaining) trailing bytes do not form a message")
                 }
@@ -105,23 +104,23 @@ public final class RouteNetlink {
                 throw .sequenceMismatch(request: request, expected: sequence, got: nlh.pointee.nlmsg_seq)
             }
             guard try body(nlh) else { return }
-            current = UnsafeRawPointer(mnl_nlmsg_next(nlh, &remaining))
+            current = UnsafeRawPointer(cshim_nlmsg_next(nlh, &remaining))
             if remaining <= 0 { return }
         }
     }
 
     /// NLMSG_DONE carries an int: negative when the dump failed part way.
     private func checkDoneStatus(_ nlh: UnsafePointer<nlmsghdr>, request: String) throws(NetlinkError) {
-        guard mnl_nlmsg_get_payload_len(nlh) >= MemoryLayout<Int32>.size,
-              let payload = mnl_nlmsg_get_payload(nlh) else { return }
+        guard cshim_nlmsg_payload_len(nlh) >= MemoryLayout<Int32>.size,
+              let payload = cshim_nlmsg_payload(nlh) else { return }
         let status = payload.loadUnaligned(as: Int32.self)
         if status < 0 { throw .kernel(errno: -status, request: request, message: extAckMessage(nlh, isDone: true)) }
     }
 
     /// NLMSG_ERROR: error 0 is an ack, anything else becomes `.kernel` with the extended-ack text.
     func checkError(_ nlh: UnsafePointer<nlmsghdr>, request: String) throws(NetlinkError) {
-        guard mnl_nlmsg_get_payload_len(nlh) >= MemoryLayout<nlmsgerr>.size,
-              let payload = mnl_nlmsg_get_payload(nlh) else {
+        guard cshim_nlmsg_payload_len(nlh) >= MemoryLayout<nlmsgerr>.size,
+              let payload = cshim_nlmsg_payload(nlh) else {
             throw .malformed(request: request, detail: "short NLMSG_ERROR")
         }
         let err = payload.loadUnaligned(as: nlmsgerr.self)
@@ -134,23 +133,21 @@ public final class RouteNetlink {
         let flags = Int32(nlh.pointee.nlmsg_flags)
         guard flags & NLM_F_ACK_TLVS != 0 else { return nil }
         var offset = isDone ? MemoryLayout<Int32>.size : MemoryLayout<nlmsgerr>.size
-        if !isDone && flags & NLM_F_CAPPED == 0, let payload = mnl_nlmsg_get_payload(nlh) {
+        if !isDone && flags & NLM_F_CAPPED == 0, let payload = cshim_nlmsg_payload(nlh) {
             // Uncapped: the whole original request follows the nlmsgerr header.
             let original = payload.loadUnaligned(as: nlmsgerr.self).msg
             offset += Int(original.nlmsg_len) - MemoryLayout<nlmsghdr>.size
         }
         let table = attributeTable(nlh, offset: offset, max: Int(NLMSGERR_ATTR_MAX.rawValue))
-        guard let attr = table[Int(NLMSGERR_ATTR_MSG.rawValue)], let text = mnl_attr_get_str(attr) else {
-            return nil
-        }
-        return String(cString: text)
+        guard let attr = table[Int(NLMSGERR_ATTR_MSG.rawValue)] else { return nil }
+        return attributeString(attr)
     }
 }
 
 /// Attribute pointers of a message by type (index), via libmnl's parser; nil where absent.
 func attributeTable(_ nlh: UnsafePointer<nlmsghdr>, offset: Int, max: Int) -> [UnsafePointer<nlattr>?] {
     var table = [UnsafePointer<nlattr>?](repeating: nil, count: max + 1)
-    guard offset >= 0, Int(mnl_nlmsg_get_payload_len(nlh)) >= offset else { return table }
+    guard offset >= 0, Int(cshim_nlmsg_payload_len(nlh)) >= offset else { return table }
     _ = table.withUnsafeMutableBufferPointer { tb in
         cshim_nl_attr_table(nlh, UInt32(offset), tb.baseAddress, UInt32(max))
     }

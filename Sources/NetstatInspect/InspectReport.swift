@@ -54,6 +54,45 @@ public struct InspectReport: Sendable, Equatable {
         return ["interfaces": .object(ifaces)]
     }
 
+    /// `json` as pretty text plus a newline, streamed (no tree): the bytes `json.encoded(pretty: true)` gives.
+    public var jsonText: String {
+        var w = JSONWriter(pretty: true, reserve: 64 + 200 * interfaces.count)
+        w.beginObject()
+        w.key("interfaces"); w.beginObject()
+        for iface in uniqueInterfaces {
+            w.key(iface.name); w.beginObject()
+            w.key(Keys.subnets); w.beginArray()
+            for subnet in iface.subnets {
+                w.beginObject()
+                w.key(Keys.ipnet); w.string(subnet.ipnet.description)
+                if let gw = subnet.gateway { w.key(Keys.gateway); w.string(gw.description) }
+                w.endObject()
+            }
+            w.endArray()
+            w.key(Keys.mac); w.string(iface.macAddress ?? "")
+            if let mtu = iface.mtu { w.key(Keys.mtu); w.int(Int64(mtu)) }
+            w.endObject()
+        }
+        w.endObject()
+        w.endObject()
+        return w.text + "\n"
+    }
+
+    enum Keys {
+        static let subnets = JSONKey("subnets"), ipnet = JSONKey("ipnet"), gateway = JSONKey("gateway")
+        static let mac = JSONKey("mac_address"), mtu = JSONKey("mtu")
+    }
+
+    /// Interfaces by name as the JSON object holds them (first place, last value).
+    var uniqueInterfaces: [Interface] {
+        var out: [Interface] = []
+        var position: [String: Int] = [:]
+        for iface in interfaces {
+            if let i = position[iface.name] { out[i] = iface } else { position[iface.name] = out.count; out.append(iface) }
+        }
+        return out
+    }
+
     /// One row per subnet (an interface without subnets still gets a row).
     public var table: String {
         var rows: [[String]] = [["INTERFACE", "MAC", "MTU", "STATE", "KIND", "SUBNET", "GATEWAY"]]

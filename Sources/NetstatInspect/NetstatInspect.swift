@@ -1,15 +1,51 @@
 import CNI
 import System
 import Netlink
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What one run prints and exits with (kept apart from the printing so tests can see it).
 public struct CommandOutput: Sendable, Equatable {
     public var stdout: String
     public var stderr: String
     public var exitCode: Int32
+}
+
+/// What a CLI run depends on besides its arguments and netlink; tests replace the parts they need.
+public struct RunContext {
+    public var locations: Locations
+    public var clock: any WatchClock
+    /// Where `--watch` frames go as they are made; nil: appended to `CommandOutput.stdout`.
+    public var emit: ((String) -> Void)?
+    public var stat: (String) -> PathInfo?
+    /// The pid of cnitool's session pause process, when one is recorded.
+    public var sessionPid: () -> Int32?
+
+    public init(locations: Locations = Locations(isHostRoot: true, runtimeDir: "/run/user/0"),
+                clock: any WatchClock = SystemWatchClock(), emit: ((String) -> Void)? = nil,
+                stat: @escaping (String) -> PathInfo? = { PathInfo.of($0) },
+                sessionPid: @escaping () -> Int32? = { nil }) {
+        self.locations = locations
+        self.clock = clock
+        self.emit = emit
+        self.stat = stat
+        self.sessionPid = sessionPid
+    }
+
+    /// The real process: identity from the environment, frames straight to stdout.
+    static func live(environment: [String: String]) -> RunContext {
+        let locations = Locations.current(environment: environment)
+        return RunContext(locations: locations, emit: { try? FDIO.writeAll(FDIO.standardOutput, $0) },
+                          sessionPid: {
+                              let file = locations.runtimeDir + "/cnitool-session.pid"
+                              guard let text = try? FS.readText(file, limit: 4096) else { return nil }
+                              return text.split(separator: " ").first.flatMap { Int32($0) }
+                          })
+    }
+}
+
+public struct SystemWatchClock: WatchClock {
+    public init() {}
+    public func now() -> UInt64 { MonotonicClock.nanoseconds() }
+    public func sleep(until deadline: UInt64) { MonotonicClock.sleep(until: deadline) }
 }
 
 public enum NetstatInspect {
@@ -23,10 +59,10 @@ public enum NetstatInspect {
         } else {
             output = run(Array(arguments.dropFirst()), openNetlink: { (path) throws(NetlinkError) in
                 try RouteNetlink(netnsPath: path)
-            })
+            }, context: .live(environment: environment))
         }
-        writeAll(STDOUT_FILENO, output.stdout)
-        writeAll(STDERR_FILENO, output.stderr)
+        try? FDIO.writeAll(FDIO.standardOutput, output.stdout)
+        try? FDIO.writeAll(FDIO.standardError, output.stderr)
         return output.exitCode
     }
 
@@ -37,12 +73,20 @@ public enum NetstatInspect {
     /// (a recorded socket in tests). Errors: message on stderr, nothing on stdout, exit 1
     /// (2 for a bad command line).
     public static func run(_ arguments: [String],
-                           openNetlink: (String) throws(NetlinkError) -> RouteNetlink) -> CommandOutput {
+                           openNetlink: (String) throws(NetlinkError) -> RouteNetlink,
+                           context: RunContext = RunContext()) -> CommandOutput {
         do {
-            guard let options = try Options.parse(arguments) else {
-                return CommandOutput(stdout: Options.usage + "\n", stderr: "", exitCode: 0)
+            switch try Options.parse(arguments) {
+            case .help: return CommandOutput(stdout: Options.help + "\n", stderr: "", exitCode: 0)
+            case .version: return CommandOutput(stdout: Options.version + "\n", stderr: "", exitCode: 0)
+            case .report(let options):
+                if let seconds = options.watchSeconds {
+                    return CommandOutput(stdout: try watch(options, seconds: seconds, openNetlink: openNetlink,
+                                                           context: context), stderr: "", exitCode: 0)
+                }
+                return CommandOutput(stdout: try report(options, openNetlink: openNetlink, context: context),
+                                     stderr: "", exitCode: 0)
             }
-            return CommandOutput(stdout: try report(options, openNetlink: openNetlink), stderr: "", exitCode: 0)
         } catch .usage(let message) {
             return CommandOutput(stdout: "", stderr: "netstat-inspect: \(message)\n\(Options.usage)\n", exitCode: 2)
         } catch {
@@ -50,64 +94,87 @@ public enum NetstatInspect {
         }
     }
 
-    /// The text of one report, in the chosen format.
-    static func report(_ options: Options,
-                       openNetlink: (String) throws(NetlinkError) -> RouteNetlink) throws(InspectError) -> String {
-        let netns: String
+    /// The namespace path and the interfaces to show (nil: all) for the target.
+    static func resolve(_ options: Options, context: RunContext) throws(InspectError) -> (netns: String, only: [String]?) {
         var only: [String]? = options.interfaces.isEmpty ? nil : options.interfaces
         switch options.target {
-        case .netns(let path):
-            netns = path
+        case .netns(let value):
+            return (context.locations.netnsPath(value, exists: { context.stat($0) != nil }), only)
         case .container(let id, let network, let cacheDir):
-            let attachments = try ResultCache.attachments(containerID: id, network: network, cacheDir: cacheDir)
+            let dirs = cacheDir.map { [$0] } ?? context.locations.cacheDirs
+            let attachments = try ResultCache.attachments(containerID: id, network: network, cacheDirs: dirs,
+                                                          exists: { context.stat($0) != nil })
             let sandbox = try ResultCache.sandbox(of: attachments, containerID: id)
-            netns = sandbox.netns
             if only == nil { only = sandbox.interfaces }
+            return (sandbox.netns, only)
         }
-        let snapshot: NetworkSnapshot
+    }
+
+    static func snapshot(_ netns: String, links only: Bool, openNetlink: (String) throws(NetlinkError) -> RouteNetlink,
+                         context: RunContext) throws(InspectError) -> NetworkSnapshot {
         do {
             let netlink = try openNetlink(netns)
-            snapshot = try NetworkSnapshot(netlink: netlink, withAddressesAndRoutes: options.command == .inspect)
+            return try NetworkSnapshot(netlink: netlink, withAddressesAndRoutes: !only)
         } catch {
-            throw .netlink(error)
+            throw NetnsDiagnosis.explain(error, path: netns, locations: context.locations, stat: context.stat,
+                                         sessionPid: context.sessionPid)
         }
+    }
+
+    /// The text of one report, in the chosen format.
+    static func report(_ options: Options, openNetlink: (String) throws(NetlinkError) -> RouteNetlink,
+                       context: RunContext) throws(InspectError) -> String {
+        let (netns, only) = try resolve(options, context: context)
+        let snapshot = try snapshot(netns, links: options.command == .stats, openNetlink: openNetlink, context: context)
         switch options.command {
         case .inspect:
             let report = try InspectReport(snapshot: snapshot, only: only, netns: netns)
-            return options.format == .json ? report.json.encoded(pretty: true) + "\n" : report.table
+            return options.format == .json ? report.jsonText : report.table
         case .stats:
             let report = try StatsReport(snapshot: snapshot, only: only, netns: netns)
-            return options.format == .json ? report.json.encoded(pretty: true) + "\n" : report.table
+            return options.format == .json ? report.jsonText : report.table(human: options.human)
         }
     }
-}
 
-/// write(2) until everything is out (EINTR retried); errors are dropped: nowhere left to report them.
-func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)  // var: withUnsafeMutableBytes
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            return write(fd, base + offset, raw.count - offset)
+    /// `stats --watch`: a frame of per-second rates every `seconds`, `--count` times (or forever).
+    /// Each frame goes to `context.emit` as soon as it is made; what is returned is the rest.
+    static func watch(_ options: Options, seconds: Double, openNetlink: (String) throws(NetlinkError) -> RouteNetlink,
+                      context: RunContext) throws(InspectError) -> String {
+        let (netns, only) = try resolve(options, context: context)
+        let interval = UInt64(seconds * 1e9)
+        var collected = ""
+        var previous = try StatsReport(snapshot: snapshot(netns, links: true, openNetlink: openNetlink, context: context),
+                                       only: only, netns: netns)
+        var previousTime = context.clock.now()
+        var deadline = previousTime
+        var frames = 0
+        while options.watchCount.map({ frames < $0 }) ?? true {
+            deadline += interval
+            context.clock.sleep(until: deadline)
+            let current = try StatsReport(snapshot: snapshot(netns, links: true, openNetlink: openNetlink, context: context),
+                                          only: only, netns: netns)
+            let now = context.clock.now()
+            let elapsed = Double(now - previousTime) / 1e9
+            let frame = RateFrame(previous: previous, current: current, seconds: elapsed)
+            let text = options.format == .json ? frame.jsonLine(seconds: elapsed)
+                                               : (frames > 0 ? "\n" : "") + frame.table(human: options.human)
+            if let emit = context.emit { emit(text) } else { collected += text }
+            previous = current
+            previousTime = now
+            frames += 1
         }
-        if n < 0 { if errno == EINTR { continue } else { return } }
-        offset += n
+        return collected
     }
 }
 
 /// All of stdin (the CNI network config), bounded like NetConf.maxSize.
 func readStandardInput() throws -> [UInt8] {
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw InspectError.io("read stdin: \(String(cString: strerror(errno)))")
+    do {
+        return try FDIO.readAll(FDIO.standardInput, limit: NetConf.maxSize)
+    } catch {
+        if error.op.hasPrefix("read (more than") {
+            throw InspectError.io("network config on stdin exceeds \(NetConf.maxSize) bytes")
         }
-        if n == 0 { return out }
-        out += chunk[..<n]
-        if out.count > NetConf.maxSize { throw InspectError.io("network config on stdin exceeds \(NetConf.maxSize) bytes") }
+        throw InspectError.io("read stdin: \(error.message)")
     }
 }

@@ -1,8 +1,6 @@
 import CNI
 import Netlink
-#if canImport(Glibc)
-import Glibc
-#endif
+import System
 
 /// netstat-inspect as the last plugin of a chain: ADD fills in what earlier plugins left out
 /// (interface MACs and MTUs, read from the live namespace), CHECK compares prevResult with the
@@ -25,8 +23,7 @@ public struct NetstatPlugin: CNIPlugin {
         for i in result.interfaces.indices where isInContainer(result.interfaces[i], request) {
             let name = result.interfaces[i].name
             guard let link = links.first(where: { $0.name == name }) else {
-                throw CNIError(.invalidNetworkConfig, "prevResult interface \(name) not found",
-                               details: "no link \(name) in netns \(request.env.netns)")
+                throw InspectError.prevResultInterfaceMissing(name: name, netns: request.env.netns)
             }
             if (result.interfaces[i].mac ?? "").isEmpty { result.interfaces[i].mac = link.macAddress }
             if result.interfaces[i].mtu == nil, let mtu = link.mtu { result.interfaces[i].mtu = Int(mtu) }
@@ -42,13 +39,12 @@ public struct NetstatPlugin: CNIPlugin {
             do {
                 snapshot.routes += try openNetlink(request.env.netns).dumpRoutes(table: UInt32(table))
             } catch {
-                throw CNIError(.ioFailure, "netlink in \(request.env.netns): \(error)")
+                throw InspectError.netlinkIn(netns: request.env.netns, error)
             }
         }
         let problems = PrevResultCheck.differences(result, snapshot: snapshot, netns: request.env.netns)
         if !problems.isEmpty {
-            throw CNIError(.internal, "netns \(request.env.netns) does not match prevResult",
-                           details: problems.joined(separator: "; "))
+            throw InspectError.checkMismatch(netns: request.env.netns, problems: problems)
         }
     }
 
@@ -57,11 +53,8 @@ public struct NetstatPlugin: CNIPlugin {
     public func status(_ request: CNIRequest) throws {}
     public func gc(_ request: CNIRequest) throws {}
 
-    private func prevResult(_ request: CNIRequest, for command: String) throws(CNIError) -> CNIResult {
-        guard let result = request.config.prevResult else {
-            throw CNIError(.invalidNetworkConfig, "netstat-inspect must be chained after another plugin",
-                           details: "\(command) needs prevResult")
-        }
+    private func prevResult(_ request: CNIRequest, for command: String) throws(InspectError) -> CNIResult {
+        guard let result = request.config.prevResult else { throw .noPrevResult(command: command) }
         return result
     }
 
@@ -71,25 +64,18 @@ public struct NetstatPlugin: CNIPlugin {
         return sandbox == request.env.netns || sameFile(sandbox, request.env.netns)
     }
 
-    private func snapshot(_ request: CNIRequest, withAddressesAndRoutes: Bool) throws(CNIError) -> NetworkSnapshot {
+    private func snapshot(_ request: CNIRequest, withAddressesAndRoutes: Bool) throws(InspectError) -> NetworkSnapshot {
         do {
             let netlink = try openNetlink(request.env.netns)
             return try NetworkSnapshot(netlink: netlink, withAddressesAndRoutes: withAddressesAndRoutes)
-        } catch .notNetworkNamespace(let path) {
-            throw CNIError(.invalidNetns, "\(path) is not a network namespace")
-        } catch .namespace(let e) where e.errno == ENOENT {
-            throw CNIError(.invalidNetns, "\(e)")
         } catch {
-            throw CNIError(.ioFailure, "netlink in \(request.env.netns): \(error)")
+            throw .netlinkIn(netns: request.env.netns, error)
         }
     }
 }
 
-
-
 /// Same inode on the same device (a netns file and its /proc/PID/ns/net alias).
 func sameFile(_ a: String, _ b: String) -> Bool {
-    var x = stat(), y = stat()
-    guard stat(a, &x) == 0, stat(b, &y) == 0 else { return false }
-    return x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    guard let x = try? FS.stat(a), let y = try? FS.stat(b) else { return false }
+    return x.dev == y.dev && x.ino == y.ino
 }

@@ -1,7 +1,4 @@
 import Netlink
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Links, addresses and main-table routes of one namespace, read over one netlink socket.
 public struct NetworkSnapshot: Sendable {

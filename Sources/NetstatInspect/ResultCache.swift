@@ -17,6 +17,20 @@ public struct CachedAttachment: Sendable, Equatable {
 }
 
 public enum ResultCache {
+    /// The same over several caches (the defaults): the first that has the container wins; a
+    /// cache without a results directory is skipped. One directory behaves exactly like the above.
+    public static func attachments(containerID: String, network: String?, cacheDirs: [String],
+                                   exists: (String) -> Bool) throws(InspectError) -> [CachedAttachment] {
+        if cacheDirs.count == 1 { return try attachments(containerID: containerID, network: network, cacheDir: cacheDirs[0]) }
+        for dir in cacheDirs where exists(dir + "/results") {
+            do { return try attachments(containerID: containerID, network: network, cacheDir: dir) } catch .cache(let m)
+                where m.hasPrefix("no CNI result cached") { continue }
+        }
+        let on = network.map { " on network \($0)" } ?? ""
+        let searched = cacheDirs.map { $0 + "/results" }.joined(separator: ", ")
+        throw .cache("no CNI result cached for container \(containerID)\(on) in \(searched) (give --cache-dir DIR)")
+    }
+
     /// Every cached attachment of `containerID` (on `network` if given), sorted by file name.
     /// A file that is unreadable or not a cniCacheV1 document for this container is an error
     /// only if it could belong to the container (its name contains `-<containerID>-`).

@@ -1,7 +1,8 @@
-import CMnl
+import CNetlinkShim
 import Glibc
 import Testing
 @testable import Netlink
+import NetlinkTestSupport
 
 /// The dump loop against hand-built kernel replies: multi-part, errors, interrupted dumps.
 @Suite struct DumpProtocolTests {

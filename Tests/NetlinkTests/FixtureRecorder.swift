@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Netlink
+import NetlinkTestSupport
 
 /// Re-records `Fixtures/recorded-*.hex` from a real namespace. Run by `Fixtures/record.sh`, which
 /// builds the namespace and sets NETLINK_RECORD_NETNS; skipped otherwise.
@@ -9,7 +10,7 @@ import Testing
 
     @Test(.enabled(if: netns != nil, "set by Fixtures/record.sh only"))
     func recordFixtures() throws {
-        let socket = try MnlSocket(netnsPath: Self.netns)
+        let socket = try KernelNetlinkSocket(netnsPath: Self.netns)
         let verbs: [(String, (RouteNetlink) throws -> Void)] = [
             ("links", { _ = try $0.dumpLinks() }),
             ("addresses", { _ = try $0.dumpAddresses() }),

@@ -1,5 +1,6 @@
 import Glibc
 @testable import Netlink
+import NetlinkTestSupport
 
 /// Recorded netlink traffic in `Fixtures/*.hex`: `#` comment lines, `portid: N` once, hex bytes,
 /// and a line `--` between datagrams.

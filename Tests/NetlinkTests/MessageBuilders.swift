@@ -1,4 +1,4 @@
-import CMnl
+import CNetlinkShim
 import Glibc
 @testable import Netlink
 

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Netlink
+import NetlinkTestSupport
 
 /// Real kernel replies captured by Fixtures/record.sh (namespace layout in Fixtures/README.md).
 @Suite struct RecordedDumpTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Netlink
+import NetlinkTestSupport
 
 /// Requests as libmnl builds them, checked byte for byte (x86-64/aarch64: little-endian).
 @Suite struct RequestBuildingTests {

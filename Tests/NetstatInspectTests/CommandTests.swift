@@ -1,6 +1,7 @@
 import Glibc
 import JSON
 import Netlink
+import NetlinkTestSupport
 import Testing
 @testable import NetstatInspect
 

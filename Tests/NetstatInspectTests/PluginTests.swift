@@ -2,6 +2,7 @@ import CNI
 import Glibc
 import JSON
 import Netlink
+import NetlinkTestSupport
 import Testing
 @testable import NetstatInspect
 

@@ -587,7 +587,7 @@ class Bench:
         W(f"| memory | {m['mem']} |")
         W(f"| kernel | {m['kernel']} |")
         W(f"| OS | {m['os']} |")
-        W(f"| toolchain | {m['swift']}; plugins built by `scripts/build-release` (rootless-netns fully static, netstat-inspect with the static Swift stdlib); commit {m['commit']} |")
+        W(f"| toolchain | {m['swift']}; plugins built by `scripts/build-release` (rootless-netns and netstat-inspect fully static); commit {m['commit']} |")
         W(f"| reference | {m['pkgs']}; Python {m['python']} |")
         W("")
 
@@ -891,7 +891,7 @@ class Bench:
         W("")
         W("```sh")
         W(f"scripts/bench{' --quick' if self.quick else ''}      # as root: WITH_BENCH=1 scripts/setup; scripts/build-release "
-          "(rootless-netns fully static, netstat-inspect static stdlib); useradd rcni-bench; cnitool --user "
+          "(both fully static); useradd rcni-bench; cnitool --user "
           "rcni-bench session start; then:")
         last = None
         for fig, cmd in self.commands:

@@ -1,7 +1,0 @@
-#include <libmnl/libmnl.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <linux/if_link.h>
-#include <linux/if_addr.h>
-#include <linux/if.h>
-#include <linux/if_arp.h>
