@@ -115,8 +115,19 @@ enum Backends {
         throw .helperNotFound(what)
     }
 
+    /// Whether a helper we lost track of may exist, i.e. whether `orphans` must scan /proc.
+    /// A stray is left only by a start that did not finish (its starter killed), and every start
+    /// opens helper.log before it forks, so no log, pid file or record means no stray. A ready
+    /// record that was just stopped (`stopped`) accounts for the only helper started since the
+    /// last scan: every start after an unfinished one runs the scan first.
+    static func mayHaveStrays(_ state: StateDir, stopped: HelperRecord? = nil) -> Bool {
+        if let stopped, stopped.ready { return false }
+        return [state.helperLog, state.helperPidFile, state.helperRecord].contains { FS.exists($0) }
+    }
+
     /// Helpers of this namespace that we lost track of (a plugin killed between starting one
     /// and recording it): their command line names our namespace path, so they are ours.
+    /// Scans all of /proc: call it only when `mayHaveStrays`.
     static func orphans(netnsPath: String, except: Int32?) -> [ProcessIdentity] {
         guard let entries = try? FS.listDirectory("/proc") else { return [] }
         var found: [ProcessIdentity] = []

@@ -14,15 +14,18 @@ public struct SpawnRequest: Sendable {
     public var enter: EnterSpec?
     /// On expiry the child's process group is sent SIGKILL and the result says `timedOut`.
     public var timeoutMs: Int?
+    /// Join these namespaces (set up once) instead of applying an `enter` spec.
+    public var join: NamespaceHolder?
 
     public init(path: String, argv: [String]? = nil, env: [String] = [], stdin: [UInt8] = [],
-                enter: EnterSpec? = nil, timeoutMs: Int? = nil) {
+                enter: EnterSpec? = nil, timeoutMs: Int? = nil, join: NamespaceHolder? = nil) {
         self.path = path
         self.argv = argv ?? [path]
         self.env = env
         self.stdin = stdin
         self.enter = enter
         self.timeoutMs = timeoutMs
+        self.join = join
     }
 }
 
@@ -58,7 +61,8 @@ public enum Spawn {
         let stderrWrite = OwnedFD(adopting: errW)
 
         let plan = ChildPlan(path: req.path, argv: req.argv, env: req.env,
-                             fds: [(inR, 0), (outW, 1), (errW, 2)], session: .processGroup, enter: req.enter)
+                             fds: [(inR, 0), (outW, 1), (errW, 2)], session: .processGroup, enter: req.enter,
+                             join: req.join)
         let child = try ChildLauncher.launch(plan)
         _ = consume stdinRead
         _ = consume stdoutWrite
