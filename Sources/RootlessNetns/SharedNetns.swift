@@ -44,7 +44,7 @@ struct SharedNetns {
             try createNetns()
         }
         // Strays from a run that was killed before it could record its helper.
-        for stray in Backends.mayHaveStrays(state) ? Backends.orphans(netnsPath: path, except: nil) : [] {
+        for stray in Backends.strays(state, netnsPath: path) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
         if context.config.enableIPv6 { try NetnsSysctl.apply(NetnsSysctl.ipv6, netnsPath: path) }
@@ -91,7 +91,7 @@ struct SharedNetns {
                 }
             }
         }
-        for stray in Backends.mayHaveStrays(state, stopped: record) ? Backends.orphans(netnsPath: path, except: nil) : [] {
+        for stray in Backends.strays(state, netnsPath: path, stopped: record) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
         for kind in BackendKind.allCases {

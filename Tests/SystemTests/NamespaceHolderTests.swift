@@ -33,7 +33,7 @@ struct NamespaceHolderTests {
 
         // Two children: same mount namespace (one setup), the namespace's network, output,
         // stdin and exit codes as without a holder.
-        let a = try run("cat \(dir.sub("target/marker")); readlink /proc/self/ns/net /proc/self/ns/mnt; cat; exit 3",
+        let a = try run("cat \(dir.sub("target/marker")); echo; readlink /proc/self/ns/net /proc/self/ns/mnt; cat; exit 3",
                         try #require(holder), stdin: bytes("in\n"))
         let b = try run("readlink /proc/self/ns/mnt; echo err >&2", try #require(holder))
         #expect(a.setupError == nil && b.setupError == nil)

@@ -46,7 +46,9 @@ def cold_trace(argv: list[str]) -> dict:
         # Only ADD is traced (DEL runs the plain binary through the same wrapper).
         fh.write("#!/bin/sh\n"
                  f'[ "$CNI_COMMAND" = ADD ] || exec {o.plugin} "$@"\n'
-                 f'exec {strace} -f -ttt -qq --seccomp-bpf -s 200 -e trace={TRACED} -o {trace} {o.plugin} "$@"\n')
+                 f'exec {strace} -D -f -ttt -qq --seccomp-bpf -s 200 -e trace={TRACED} -o {trace} {o.plugin} "$@"\n')
+    # -D: strace is a detached grandchild, so the plugin's exit is not held up by the traced
+    # helper, which lives on (traced) until the DEL stops it.
     os.chmod(wrapper, 0o755)
     rest = ":".join(p for p in o.cni_path.split(":") if p and os.path.realpath(p) != os.path.dirname(os.path.realpath(o.plugin)))
     chain = d.Chain(o.conf, wrap_dir + ":" + rest, o.cache_dir)
@@ -61,6 +63,7 @@ def cold_trace(argv: list[str]) -> dict:
             if os.path.exists(trace):
                 os.remove(trace)
             total = chain.add(ns, cid)
+            time.sleep(0.2)   # strace writes the plugin's exit after it happened
             with open(trace) as fh:
                 phases = parse_trace(fh.read())
             phases["libcniAdd"] = total
@@ -126,7 +129,8 @@ def run(b) -> None:
         ours = b.driver("9", "user", ["parallel", "--n", str(n)] + b.user_args(conf, "rcnib-p"))
         ref = b.driver("9", "host", ["parallel", "--n", str(n)] + b.ref_args("rcnib-rp"))
         par[str(n)] = {"ours": ours, "ref": ref}
-    cold = {}
+    cold: dict = {}
+    b.res["netns9"] = {"parallel": par, "coldTrace": cold}
     n = "2" if b.quick else "5"
     for backend, state in (("slirp4netns", "rcnib-cold-slirp"), ("pasta", "rcnib-cold-pasta")):
         c = b.user_conf(f"cold-{backend}", backend, 65520, state)
@@ -139,7 +143,8 @@ def run(b) -> None:
         if not lines:
             raise RuntimeError(f"cold-trace {backend}: exit {p.returncode}: {p.stderr[-600:]}")
         cold[backend] = json.loads(lines[-1])
-    b.res["netns9"] = {"parallel": par, "coldTrace": cold}
+        if "error" in cold[backend]:
+            raise RuntimeError(f"cold-trace {backend}: {cold[backend]['error']}")
 
 
 def _med(xs):
@@ -210,7 +215,7 @@ def section(b, W) -> None:
         W(f"| {n} | {_f(o['addWall'])} | {_f(r['addWall'])} | {o['addWall'] / r['addWall']:.2f}x | "
           f"{_f(o['delWall'])} | {_f(r['delWall'])} | {o['delWall'] / r['delWall']:.2f}x | {err} |")
     W("")
-    cold = res.get("coldTrace", {})
+    cold = {k: v for k, v in res.get("coldTrace", {}).items() if v.get("runs")}
     if cold:
         names = list(cold)
         W("| cold ADD phase (ms, median) | " + " | ".join(names) + " |")
