@@ -83,7 +83,7 @@ def parse_trace(text: str) -> dict:
     for line in text.splitlines():
         m = LINE.match(line)
         if m:
-            ev.append((int(m.group(1)), float(m.group(2)), m.group(3)))
+            ev.append((int(m.group(1)), float(m.group(2)) * 1000, m.group(3)))   # -ttt: seconds
     if not ev:
         return {"error": "empty trace"}
     t0 = ev[0][1]
@@ -109,7 +109,6 @@ def parse_trace(text: str) -> dict:
     out["helperStart"], _ = exec_span(lambda s: ("slirp4netns" in s or "pasta" in s or "passt" in s) and '"--help"' not in s)
     out["helperReady"] = at(lambda s: s.startswith("rename(") and "helper.json" in s, plugin, last=True)
     out["resolvConf"] = at(lambda s: s.startswith("rename(") and "resolv.conf" in s, plugin)
-    out["holderStart"] = at(lambda s: s.startswith("unshare(CLONE_NEWNS"))
     out["bridgeStart"], out["bridgeEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/bridge"', s) is not None)
     out["portmapStart"], out["portmapEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/portmap"', s) is not None)
     out["recordSaved"] = at(lambda s: s.startswith("rename(") and "/attachments/" in s, plugin)
