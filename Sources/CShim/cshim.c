@@ -194,14 +194,14 @@ static void child_main(const struct cshim_child_spec *s, int errpipe_w, pid_t pa
     if (s->session == CSHIM_SESSION_SETSID && setsid() < 0)
         child_fail(errfd, CSHIM_STEP_SESSION, -1, errno);
 
-    // 3. namespaces a holder set up: join them, nothing to replay.
+    // 3a. namespaces a holder set up: join them, nothing to replay (instead of 3-5).
     if (s->join_net_fd >= 0 && setns(s->join_net_fd, CLONE_NEWNET) < 0)
         child_fail(errfd, CSHIM_STEP_JOIN_NET, -1, errno);
     if (s->join_mnt_fd >= 0) {
         if (setns(s->join_mnt_fd, CLONE_NEWNS) < 0) child_fail(errfd, CSHIM_STEP_JOIN_MNT, -1, errno);
         if (!s->cwd || chdir(s->cwd) < 0) (void)chdir("/");  // setns(CLONE_NEWNS) moved us to "/"
     }
-    // 3. network namespace.
+    // 3b. network namespace.
     if (s->netns_path) {
         int nsfd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
         if (nsfd < 0) child_fail(errfd, CSHIM_STEP_NETNS_OPEN, -1, errno);
