@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -147,7 +148,26 @@ static void child_cloexec_from_3(void) {
     }
 }
 
-static void child_main(const struct cshim_child_spec *s, int errpipe_w) {
+/// The holder's life after its setup: nothing but fd 0 (the parent's pipe) stays open, so it
+/// holds no lock, no runtime pipe; it reports success by closing the error pipe and waits for
+/// EOF (the parent is done) or its parent's death (PDEATHSIG), then exits.
+static void child_hold(int errfd, pid_t parent) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) child_fail(errfd, CSHIM_STEP_HOLD, -1, errno);
+    if (getppid() != parent) _exit(0);  // the parent died before PDEATHSIG was armed
+    if (errfd > 3) (void)close_range(3, (unsigned)errfd - 1, 0);
+    if (close_range((unsigned)errfd + 1, ~0U, 0) < 0) child_fail(errfd, CSHIM_STEP_HOLD, -1, errno);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) child_fail(errfd, CSHIM_STEP_HOLD, -1, errno);
+    if (null > 2) close(null);
+    close(errfd);
+    char buf[64];
+    while (1) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n == 0 || (n < 0 && errno != EINTR)) _exit(0);
+    }
+}
+
+static void child_main(const struct cshim_child_spec *s, int errpipe_w, pid_t parent) {
     child_reset_signals();
 
     // 1. fds: move the error pipe and every source above all targets, then dup2 into place.
@@ -174,7 +194,14 @@ static void child_main(const struct cshim_child_spec *s, int errpipe_w) {
     if (s->session == CSHIM_SESSION_SETSID && setsid() < 0)
         child_fail(errfd, CSHIM_STEP_SESSION, -1, errno);
 
-    // 3. network namespace.
+    // 3a. namespaces a holder set up: join them, nothing to replay (instead of 3-5).
+    if (s->join_net_fd >= 0 && setns(s->join_net_fd, CLONE_NEWNET) < 0)
+        child_fail(errfd, CSHIM_STEP_JOIN_NET, -1, errno);
+    if (s->join_mnt_fd >= 0) {
+        if (setns(s->join_mnt_fd, CLONE_NEWNS) < 0) child_fail(errfd, CSHIM_STEP_JOIN_MNT, -1, errno);
+        if (!s->cwd || chdir(s->cwd) < 0) (void)chdir("/");  // setns(CLONE_NEWNS) moved us to "/"
+    }
+    // 3b. network namespace.
     if (s->netns_path) {
         int nsfd = open(s->netns_path, O_RDONLY | O_CLOEXEC);
         if (nsfd < 0) child_fail(errfd, CSHIM_STEP_NETNS_OPEN, -1, errno);
@@ -192,6 +219,7 @@ static void child_main(const struct cshim_child_spec *s, int errpipe_w) {
         int step = child_mount_op(&s->ops[i]);
         if (step) child_fail(errfd, step, i, errno);
     }
+    if (s->hold) child_hold(errfd, parent);  // never returns
     // 6. exec.
     execve(s->path, s->argv, s->envp);
     child_fail(errfd, CSHIM_STEP_EXECVE, -1, errno);
@@ -204,11 +232,12 @@ pid_t cshim_spawn(const struct cshim_child_spec *spec, int errpipe_w) {
         errno = EINVAL;
         return -1;
     }
+    pid_t parent = getpid();
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = fork();
-    if (pid == 0) child_main(spec, errpipe_w);  // never returns
+    if (pid == 0) child_main(spec, errpipe_w, parent);  // never returns
     int saved = errno;
     if (pid > 0 && spec->session == CSHIM_SESSION_PGID) (void)setpgid(pid, pid);  // close the race
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -115,8 +115,26 @@ enum Backends {
         throw .helperNotFound(what)
     }
 
+    /// Helpers of this namespace we lost track of, scanning /proc only when one may exist.
+    /// A stray is left by a start that did not finish (its starter killed: every start opens
+    /// helper.log before it forks) or by state that vanished under a live helper (a removed
+    /// runtime dir). So: no scan if the lock file carries the mark of an earlier scan (it
+    /// outlives teardowns and dies with the state dir) and no helper file is there, or if the
+    /// ready helper just `stopped` was the only one started since the last scan.
+    static func strays(_ state: StateDir, netnsPath: String, stopped: HelperRecord? = nil) -> [ProcessIdentity] {
+        if let stopped, stopped.ready { return [] }
+        let marked = (((try? FS.lstat(state.lock)) ?? nil)?.size ?? 0) > 0
+        if marked && ![state.helperLog, state.helperPidFile, state.helperRecord].contains(where: { FS.exists($0) }) {
+            return []
+        }
+        let found = orphans(netnsPath: netnsPath, except: nil)
+        if !marked { try? FS.overwriteStart(state.lock, Array("scanned\n".utf8)) }
+        return found
+    }
+
     /// Helpers of this namespace that we lost track of (a plugin killed between starting one
     /// and recording it): their command line names our namespace path, so they are ours.
+    /// Scans all of /proc: see `strays`.
     static func orphans(netnsPath: String, except: Int32?) -> [ProcessIdentity] {
         guard let entries = try? FS.listDirectory("/proc") else { return [] }
         var found: [ProcessIdentity] = []

@@ -14,12 +14,11 @@ struct PastaBackend: HelperBackend {
 
     struct Features: Equatable { var dnsForward: Bool; var noMapGW: Bool; var mapGuestAddr: Bool }
 
-    func features() -> Features {
-        let help = try? Spawn.run(SpawnRequest(path: binary, argv: [binary, "--help"],
-                                               env: ["PATH=/usr/bin:/bin"], timeoutMs: 5000))
-        let text = help.map { String(decoding: $0.stdout + $0.stderr, as: UTF8.self) } ?? ""
-        return Features(dnsForward: text.contains("--dns-forward"), noMapGW: text.contains("--no-map-gw"),
-                        mapGuestAddr: text.contains("--map-guest-addr"))
+    /// From this build's `--help` (cached by binary identity).
+    func features(cache: HelperFeatureCache) -> Features {
+        let found = cache.options(["--dns-forward", "--no-map-gw", "--map-guest-addr"], of: binary)
+        return Features(dnsForward: found.contains("--dns-forward"), noMapGW: found.contains("--no-map-gw"),
+                        mapGuestAddr: found.contains("--map-guest-addr"))
     }
 
     static func arguments(config: RootlessConfig, features: Features, netnsPath: String, pidFile: String) -> [String] {
@@ -33,7 +32,7 @@ struct PastaBackend: HelperBackend {
 
     func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord {
         let state = context.state
-        let features = features()
+        let features = features(cache: HelperFeatureCache(context: context))
         _ = try? FS.remove(state.helperPidFile)
         let args = Self.arguments(config: context.config, features: features, netnsPath: netnsPath,
                                   pidFile: state.helperPidFile)

@@ -63,7 +63,7 @@ struct SharedNetns {
             try createNetns()
         }
         // Strays from a run that was killed before it could record its helper.
-        for stray in Backends.orphans(netnsPath: path, except: nil) {
+        for stray in Backends.strays(state, netnsPath: path) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
         if context.config.enableIPv6 { try NetnsSysctl.apply(NetnsSysctl.ipv6, netnsPath: path) }
@@ -103,14 +103,15 @@ struct SharedNetns {
     /// Collects errors and keeps going.
     func teardown() -> [RootlessError] {
         var errors: [RootlessError] = []
-        if let record = HelperRecord.load(state) {
+        let record = HelperRecord.load(state)
+        if let record {
             if record.isAlive {
                 do { try Processes.terminate(record.identity.pid, expected: record.identity, graceMs: 2000) } catch {
                     errors.append(.system(error))
                 }
             }
         }
-        for stray in Backends.orphans(netnsPath: path, except: nil) {
+        for stray in Backends.strays(state, netnsPath: path, stopped: record) {
             try? Processes.terminate(stray.pid, expected: stray, graceMs: 1000)
         }
         // Auxiliaries are stopped by their records, whether or not the backend's binary can

@@ -11,12 +11,10 @@ struct Slirp4netnsBackend: HelperBackend {
 
     struct Features: Equatable { var sandbox: Bool; var seccomp: Bool }
 
-    /// Sandbox and seccomp only when this build's `--help` lists them.
-    func features() -> Features {
-        let help = (try? Spawn.run(SpawnRequest(path: binary, argv: [binary, "--help"],
-                                                env: ["PATH=/usr/bin:/bin"], timeoutMs: 5000)))
-        let text = help.map { String(decoding: $0.stdout + $0.stderr, as: UTF8.self) } ?? ""
-        return Features(sandbox: text.contains("--enable-sandbox"), seccomp: text.contains("--enable-seccomp"))
+    /// Sandbox and seccomp only when this build's `--help` lists them (cached by binary identity).
+    func features(cache: HelperFeatureCache) -> Features {
+        let found = cache.options(["--enable-sandbox", "--enable-seccomp"], of: binary)
+        return Features(sandbox: found.contains("--enable-sandbox"), seccomp: found.contains("--enable-seccomp"))
     }
 
     static func arguments(config: RootlessConfig, features: Features, apiSocket: String,
@@ -32,7 +30,7 @@ struct Slirp4netnsBackend: HelperBackend {
 
     func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord {
         let state = context.state
-        let features = features()
+        let features = features(cache: HelperFeatureCache(context: context))
         _ = try? FS.remove(state.slirpSocket)
         let args = Self.arguments(config: context.config, features: features, apiSocket: state.slirpSocket,
                                   readyFD: 3, netnsPath: netnsPath)

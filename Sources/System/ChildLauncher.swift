@@ -14,6 +14,10 @@ struct ChildPlan {
     var fds: [(from: Int32, to: Int32)]
     var session: Session
     var enter: EnterSpec?
+    /// Namespaces to join instead of `enter` (set up once by a `NamespaceHolder`).
+    var join: NamespaceHolder? = nil
+    /// Be a `NamespaceHolder` (no execve).
+    var hold = false
 
     func validate() throws(SystemError) {
         for s in [path] + argv + env + (enter?.mounts.map(\.target) ?? []) + [enter?.netnsPath ?? ""] where s.utf8.contains(0) {
@@ -22,6 +26,7 @@ struct ChildPlan {
         if !path.hasPrefix("/") { throw SystemError(op: "spawn: program path must be absolute", path: path, errno: EINVAL) }
         if fds.count > Int(CSHIM_MAX_FD_MAPS) { throw SystemError(op: "spawn: too many fds", path: path, errno: EINVAL) }
         if Set(fds.map(\.to)).count != fds.count { throw SystemError(op: "spawn: duplicate target fd", path: path, errno: EINVAL) }
+        if join != nil && enter != nil { throw SystemError(op: "spawn: both join and enter", path: path, errno: EINVAL) }
         if let enter, !enter.unshareMount, enter.mounts.contains(where: \.mounts) {
             throw SystemError(op: "spawn: mount ops need unshareMount", path: path, errno: EINVAL)
         }
@@ -49,6 +54,7 @@ enum ChildLauncher {
         let netns = plan.enter?.netnsPath.map { store.add($0) } ?? nil
         let ops = (plan.enter?.mounts ?? []).map { lower($0, &store) }
         let fds = plan.fds.map { cshim_fd_map(from: $0.from, to: $0.to) }
+        let cwd = plan.join?.cwd.map { store.add($0) } ?? nil
         let session: cshim_session = switch plan.session {
         case .none: CSHIM_SESSION_NONE
         case .processGroup: CSHIM_SESSION_PGID
@@ -64,8 +70,10 @@ enum ChildLauncher {
                             fds: fdBuf.baseAddress, nfds: Int32(fdBuf.count),
                             session: Int32(session.rawValue),
                             netns_path: netns, unshare_mount: plan.enter?.unshareMount == true ? 1 : 0,
-                            ops: opsBuf.baseAddress, nops: Int32(opsBuf.count))
-                        return cshim_spawn(&spec, errWriteFD.raw)
+                            ops: opsBuf.baseAddress, nops: Int32(opsBuf.count),
+                            join_net_fd: plan.join?.netFD ?? -1, join_mnt_fd: plan.join?.mountFD ?? -1,
+                            cwd: cwd, hold: plan.hold ? 1 : 0)
+                        return withExtendedLifetime(plan.join) { cshim_spawn(&spec, errWriteFD.raw) }
                     }
                 }
             }
@@ -121,6 +129,9 @@ enum ChildLauncher {
         case CSHIM_STEP_MOUNT_OP.rawValue: (op?.opDescription ?? "mount op", op?.target)
         case CSHIM_STEP_MOUNT_OP_RDONLY.rawValue: ("remount read-only", op?.target)
         case CSHIM_STEP_EXECVE.rawValue: ("execve", plan.path)
+        case CSHIM_STEP_JOIN_NET.rawValue: ("setns (join the shared network namespace) for", plan.path)
+        case CSHIM_STEP_JOIN_MNT.rawValue: ("setns (join the delegates' mount namespace) for", plan.path)
+        case CSHIM_STEP_HOLD.rawValue: ("set up the namespace holder for", plan.path)
         default: ("spawn step \(rec.step)", plan.path)
         }
         return SystemError(op: what, path: path, errno: rec.err)

@@ -50,6 +50,13 @@ public enum FS {
         }
     }
 
+    /// Writes `bytes` at the start of an existing file, in place (same inode: e.g. a lock file
+    /// whose open descriptions must stay the same); no create, no truncate.
+    public static func overwriteStart(_ path: String, _ bytes: [UInt8]) throws(SystemError) {
+        let fd = try Sys.open(path, O_WRONLY | O_NOFOLLOW)
+        try Sys.writeAll(fd.raw, bytes, op: "write", path: path)
+    }
+
     /// Creates an empty file if missing (a bind-mount target); an existing file is left as is.
     public static func createEmptyFile(_ path: String, mode: mode_t = 0o600) throws(SystemError) {
         _ = try Sys.open(path, O_RDONLY | O_CREAT | O_NOFOLLOW, mode: mode, op: "create")

@@ -19,15 +19,18 @@ public struct SpawnRequest: Sendable {
     public var inheritedFDs: [Int32] = []
     /// Called with the child's pid once it runs (before its output is read).
     public var onStart: (@Sendable (pid_t) -> Void)?
+    /// Join these namespaces (set up once) instead of applying an `enter` spec.
+    public var join: NamespaceHolder?
 
     public init(path: String, argv: [String]? = nil, env: [String] = [], stdin: [UInt8] = [],
-                enter: EnterSpec? = nil, timeoutMs: Int? = nil) {
+                enter: EnterSpec? = nil, timeoutMs: Int? = nil, join: NamespaceHolder? = nil) {
         self.path = path
         self.argv = argv ?? [path]
         self.env = env
         self.stdin = stdin
         self.enter = enter
         self.timeoutMs = timeoutMs
+        self.join = join
     }
 }
 
@@ -65,7 +68,8 @@ public enum Spawn {
         let plan = ChildPlan(path: req.path, argv: req.argv, env: req.env,
                              fds: [(inR, 0), (outW, 1), (errW, 2)]
                                  + req.inheritedFDs.enumerated().map { ($0.element, Int32(3 + $0.offset)) },
-                             session: .processGroup, enter: req.enter)
+                             session: .processGroup, enter: req.enter,
+                             join: req.join)
         let child = try ChildLauncher.launch(plan)
         _ = consume stdinRead
         _ = consume stdoutWrite

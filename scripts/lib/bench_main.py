@@ -32,6 +32,8 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DRIVER = os.path.join(HERE, "bench_driver.py")
 CNITOOL = os.path.join(ROOT, "scripts", "cnitool")
+sys.path.insert(0, HERE)
+import bench_netns  # noqa: E402  (figure 9, issue 13)
 REF_DIR = "/usr/lib/cni"
 HOST_NS = "rcnib-host"          # stand-in "host" netns for the reference chain (root)
 T_START = time.monotonic()
@@ -871,6 +873,8 @@ class Bench:
                 "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (Swift "
                 "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.")
 
+        bench_netns.section(self, W)
+
         W("## Targets")
         W("")
         for line in verdicts:
@@ -991,7 +995,8 @@ def main() -> int:
     b = Bench(o)
     only = set(o.only.split(",")) if o.only else None
     figs = [("1", b.fig1_version), ("2", b.fig2_warm), ("3", b.fig3_cold), ("4", b.fig4_scale),
-            ("5", b.fig5_parallel), ("6", b.fig6_netstat), ("7", b.fig7_throughput), ("8", b.fig8_rss_size)]
+            ("5", b.fig5_parallel), ("6", b.fig6_netstat), ("7", b.fig7_throughput), ("8", b.fig8_rss_size),
+            ("9", lambda: bench_netns.run(b))]
     try:
         for key, fn in figs:
             if only is None or key in only:

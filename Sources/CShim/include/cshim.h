@@ -69,6 +69,14 @@ struct cshim_child_spec {
     int unshare_mount;               // unshare(CLONE_NEWNS) + make / rslave
     const struct cshim_mount_op *ops;
     int nops;
+    // Join namespaces a holder set up (instead of netns_path/unshare/ops): setns(2) on these
+    // O_CLOEXEC fds (-1 = none), then chdir(cwd) (NULL or failing: "/").
+    int join_net_fd;
+    int join_mnt_fd;
+    const char *cwd;
+    // Be the holder: after the setup, instead of execve, close every fd but 0, report success
+    // (EOF on the error pipe) and block reading fd 0 until EOF; dies with its parent (PDEATHSIG).
+    int hold;
 };
 
 /// Which step of the child failed (written to the error pipe; the parent formats the message).
@@ -82,6 +90,9 @@ enum cshim_child_step {
     CSHIM_STEP_MOUNT_OP = 7,     // ops[index]
     CSHIM_STEP_MOUNT_OP_RDONLY = 8, // ops[index] read-only remount
     CSHIM_STEP_EXECVE = 9,
+    CSHIM_STEP_JOIN_NET = 10,    // setns(join_net_fd, CLONE_NEWNET)
+    CSHIM_STEP_JOIN_MNT = 11,    // setns(join_mnt_fd, CLONE_NEWNS)
+    CSHIM_STEP_HOLD = 12,        // prctl(PR_SET_PDEATHSIG) / closing fds in the holder
 };
 
 /// The record the child writes to the error pipe before _exit(127).

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""scripts/bench figure 9 (issue 13): 16- and 32-way parallel ADD and DEL walls, ours and the
+bare chain, and a cold-ADD breakdown from a syscall trace of the plugin.
+
+Hooked into bench_main.py as figure "9"; the `cold-trace` subcommand runs inside the bench
+user's rootless session (python3 bench_netns.py cold-trace ...), like bench_driver.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
+
+PARALLEL = (16, 32)
+TRACED = "execve,exit_group,rename,mount,unshare,setns,openat"
+
+
+# -- inside the session -------------------------------------------------------------
+
+def cold_trace(argv: list[str]) -> dict:
+    """n x (cold ADD under strace, DEL); returns the phases of each ADD (ms from the plugin's
+    execve) and the untraced-equivalent total."""
+    import argparse
+    import bench_driver as d
+    ap = argparse.ArgumentParser()
+    for a in ("--conf", "--cni-path", "--cache-dir", "--prefix", "--work", "--plugin"):
+        ap.add_argument(a, required=True)
+    ap.add_argument("--n", type=int, default=3)
+    o = ap.parse_args(argv)
+    os.makedirs(o.work, exist_ok=True)
+    wrap_dir = os.path.join(o.work, "trace-bin")
+    os.makedirs(wrap_dir, exist_ok=True)
+    trace = os.path.join(o.work, "cold.strace")
+    wrapper = os.path.join(wrap_dir, "rootless-netns")
+    strace = shutil.which("strace") or "/usr/bin/strace"
+    with open(wrapper, "w") as fh:
+        # Only ADD is traced (DEL runs the plain binary through the same wrapper).
+        fh.write("#!/bin/sh\n"
+                 f'[ "$CNI_COMMAND" = ADD ] || exec {o.plugin} "$@"\n'
+                 f'exec {strace} -D -f -ttt -qq --seccomp-bpf -s 200 -e trace={TRACED} -o {trace} {o.plugin} "$@"\n')
+    # -D: strace is a detached grandchild, so the plugin's exit is not held up by the traced
+    # helper, which lives on (traced) until the DEL stops it.
+    os.chmod(wrapper, 0o755)
+    rest = ":".join(p for p in o.cni_path.split(":") if p and os.path.realpath(p) != os.path.dirname(os.path.realpath(o.plugin)))
+    chain = d.Chain(o.conf, wrap_dir + ":" + rest, o.cache_dir)
+    nss = d.Namespaces(o.prefix)
+    runs = []
+    try:
+        ns = nss.add("ct")
+        cid = f"{o.prefix}-ct"
+        chain.add(ns, cid)   # untimed: page cache, feature cache
+        chain.delete(ns, cid)
+        for _ in range(o.n):
+            if os.path.exists(trace):
+                os.remove(trace)
+            total = chain.add(ns, cid)
+            time.sleep(0.2)   # strace writes the plugin's exit after it happened
+            with open(trace) as fh:
+                phases = parse_trace(fh.read())
+            phases["libcniAdd"] = total
+            runs.append(phases)
+            chain.delete(ns, cid)
+    finally:
+        nss.remove_all()
+    return {"runs": runs}
+
+
+LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
+
+
+def parse_trace(text: str) -> dict:
+    """Phase boundaries from `strace -f -ttt` of one cold ADD (ms since the plugin's execve)."""
+    ev = []
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            ev.append((int(m.group(1)), float(m.group(2)) * 1000, m.group(3)))   # -ttt: seconds
+    if not ev:
+        return {"error": "empty trace"}
+    t0 = ev[0][1]
+    plugin = ev[0][0]
+
+    def at(pred, pid=None, last=False):
+        hits = [t for p, t, s in ev if (pid is None or p == pid) and pred(s)]
+        return (hits[-1] if last else hits[0]) - t0 if hits else None
+
+    def exec_span(pred):
+        """(start, end) of the first execve matching pred: execve to that pid's exit."""
+        for p, t, s in ev:
+            if s.startswith("execve(") and pred(s):
+                ends = [t2 for p2, t2, s2 in ev if p2 == p and t2 >= t and
+                        (s2.startswith("+++ exited") or s2.startswith("+++ killed") or s2.startswith("exit_group("))]
+                return t - t0, (ends[-1] - t0) if ends else None
+        return None, None
+
+    out: dict = {}
+    out["netnsStart"] = at(lambda s: s.startswith("unshare(CLONE_NEWNET"))
+    out["netnsEnd"] = at(lambda s: s.startswith('mount("/proc/self/ns/net"'))
+    out["helpStart"], out["helpEnd"] = exec_span(lambda s: '"--help"' in s)
+    out["helperStart"], _ = exec_span(lambda s: ("slirp4netns" in s or "pasta" in s or "passt" in s) and '"--help"' not in s)
+    out["helperReady"] = at(lambda s: s.startswith("rename(") and "helper.json" in s, plugin, last=True)
+    out["resolvConf"] = at(lambda s: s.startswith("rename(") and "resolv.conf" in s, plugin)
+    out["bridgeStart"], out["bridgeEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/bridge"', s) is not None)
+    out["portmapStart"], out["portmapEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/portmap"', s) is not None)
+    out["recordSaved"] = at(lambda s: s.startswith("rename(") and "/attachments/" in s, plugin)
+    out["end"] = at(lambda s: s.startswith("+++ exited") or s.startswith("exit_group("), plugin, last=True)
+    return out
+
+
+# -- from bench_main ------------------------------------------------------------------
+
+def run(b) -> None:
+    """Figure 9: parallel walls at 16 and 32 (ours, then the bare chain, alternating), then
+    the cold-ADD breakdown of both backends."""
+    b.ensure_host_ns()
+    conf = b.user_conf("parallel-slirp4netns", "slirp4netns", 65520, "rcnib-par")
+    par = {}
+    for n in PARALLEL:
+        ours = b.driver("9", "user", ["parallel", "--n", str(n)] + b.user_args(conf, "rcnib-p"))
+        ref = b.driver("9", "host", ["parallel", "--n", str(n)] + b.ref_args("rcnib-rp"))
+        par[str(n)] = {"ours": ours, "ref": ref}
+    cold: dict = {}
+    b.res["netns9"] = {"parallel": par, "coldTrace": cold}
+    n = "2" if b.quick else "5"
+    for backend, state in (("slirp4netns", "rcnib-cold-slirp"), ("pasta", "rcnib-cold-pasta")):
+        c = b.user_conf(f"cold-{backend}", backend, 65520, state)
+        args = ["python3", os.path.join(HERE, "bench_netns.py"), "cold-trace", "--n", n,
+                "--plugin", os.path.join(b.bin, "rootless-netns")] + b.user_args(c, "rcnib-ct")
+        argv = b.session_argv(args)
+        b.note_cmd("9", argv)
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        lines = [x for x in p.stdout.splitlines() if x.startswith("{")]
+        if not lines:
+            raise RuntimeError(f"cold-trace {backend}: exit {p.returncode}: {p.stderr[-600:]}")
+        cold[backend] = json.loads(lines[-1])
+        if "error" in cold[backend]:
+            raise RuntimeError(f"cold-trace {backend}: {cold[backend]['error']}")
+
+
+def _med(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def _f(x):
+    return "—" if x is None else (f"{x:.1f}" if x < 100 else f"{x:.0f}")
+
+
+def breakdown_rows(runs: list[dict]) -> list[tuple[str, float | None]]:
+    """(phase, median ms) in order; each phase is the gap between two boundaries."""
+    steps = [
+        ("plugin start → netns create begins (exec, config, state dir, lock)", None, "netnsStart"),
+        ("netns create (unshare + nsfs bind mount, in a child)", "netnsStart", "netnsEnd"),
+        ("→ helper exec (ours: the `--help` probe when not cached, orphan check, sysctls)", "netnsEnd", "helperStart"),
+        ("helper exec → ready, record written", "helperStart", "helperReady"),
+        ("→ resolv.conf written", "helperReady", "resolvConf"),
+        ("→ first delegate exec (ours: mount-namespace holder set up)", "resolvConf", "bridgeStart"),
+        ("bridge (+ host-local) run", "bridgeStart", "bridgeEnd"),
+        ("→ portmap exec (ours)", "bridgeEnd", "portmapStart"),
+        ("portmap run", "portmapStart", "portmapEnd"),
+        ("→ record saved, result out, exit (ours)", "portmapEnd", "end"),
+    ]
+    rows = []
+    for label, a, z in steps:
+        vals = []
+        for r in runs:
+            s = 0.0 if a is None else r.get(a)
+            e = r.get(z)
+            if s is not None and e is not None:
+                vals.append(e - s)
+        rows.append((label, _med(vals)))
+    rows.append(("(of which the `--help` probe)", _med([(r["helpEnd"] - r["helpStart"]) if r.get("helpEnd") is not None
+                                                    and r.get("helpStart") is not None else 0.0 for r in runs])))
+    rows.append(("**total, plugin execve → exit (traced)**", _med([r.get("end") for r in runs])))
+    rows.append(("libcni ADD around it (traced; strace slows execs)", _med([r.get("libcniAdd") for r in runs])))
+    return rows
+
+
+def section(b, W) -> None:
+    res = b.res.get("netns9")
+    W("## 9. Parallel ADD/DEL walls and the cold-ADD breakdown")
+    W("")
+    W("One container attached; then N threads released together by a barrier each ADD their own container "
+      "(a fresh netns each), then the same for DEL (the driver's `parallel`), N = 16 and 32, ours (slirp4netns) "
+      "and the bare chain as root, alternating in one run. Cold-ADD breakdown: the cold ADD of figure 3 with "
+      "the plugin run under `strace -f -ttt --seccomp-bpf -e trace=" + TRACED + "` (only those syscalls stop "
+      "the tracee); phase boundaries are the syscalls that end them (the nsfs bind mount, the helper's "
+      "execve, the final `rename` of helper.json, of resolv.conf, each delegate's execve and exit). "
+      "Medians of the traced runs; tracing inflates the execs, so compare the phases, and the "
+      "untraced total is figure 3's.")
+    W("")
+    if "9" in b.failed:
+        W(f"**Not produced:** `{b.failed['9']}`")
+        W("")
+    if not res:
+        return
+    W("| N | ours: ADD wall (ms) | bare chain: ADD wall | ratio | ours: DEL wall | bare chain: DEL wall | ratio | errors |")
+    W("|---|---|---|---|---|---|---|---|")
+    for n, row in res["parallel"].items():
+        o, r = row["ours"], row["ref"]
+        err = len(o.get("addErrors", [])) + len(o.get("delErrors", [])) + len(r.get("addErrors", [])) + len(r.get("delErrors", []))
+        W(f"| {n} | {_f(o['addWall'])} | {_f(r['addWall'])} | {o['addWall'] / r['addWall']:.2f}x | "
+          f"{_f(o['delWall'])} | {_f(r['delWall'])} | {o['delWall'] / r['delWall']:.2f}x | {err} |")
+    W("")
+    cold = {k: v for k, v in res.get("coldTrace", {}).items() if v.get("runs")}
+    if cold:
+        names = list(cold)
+        W("| cold ADD phase (ms, median) | " + " | ".join(names) + " |")
+        W("|---|" + "---|" * len(names))
+        tables = {k: breakdown_rows(v["runs"]) for k, v in cold.items()}
+        for i, (label, _) in enumerate(tables[names[0]]):
+            W(f"| {label} | " + " | ".join(_f(tables[k][i][1]) for k in names) + " |")
+        W("")
+        W("n = " + ", ".join(f"{k}: {len(v['runs'])}" for k, v in cold.items()) + " traced runs.")
+        W("")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "cold-trace":
+        try:
+            print(json.dumps(cold_trace(sys.argv[2:])))
+        except Exception as e:  # noqa: BLE001
+            print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        sys.exit(0)
+    sys.exit(2)
