@@ -23,13 +23,16 @@ public struct PluginChain: Sendable {
     /// Plugin `index`'s stdin, as libcni's buildOneConfig renders it.
     public func render(_ index: Int, prevResult: CNIResult?, capabilityArgs: JSONObject,
                        extra: JSONObject = JSONObject()) -> JSONObject {
-        var conf = plugins[index]
+        // One spelling per key the delegate reads (Go plugins fold case; duplicates would make
+        // the last one win there), so the injected values are the ones it sees.
+        var conf = plugins[index].canonicalizingGoKeys(NetConf.standardKeys)
         conf["cniVersion"] = .string(version.description)
         conf["name"] = .string(name)
         var runtime = JSONObject()
         if case .object(let caps)? = conf["capabilities"] {
             for (cap, enabled) in caps where enabled == .bool(true) {
-                if let value = capabilityArgs[cap] { runtime[cap] = value }
+                // libcni matches capability names exactly; the entries' keys go canonical.
+                if let value = capabilityArgs[cap] { runtime[cap] = CapabilityArgs.canonical(cap, value) }
             }
         }
         if !runtime.isEmpty { conf["runtimeConfig"] = .object(runtime) }

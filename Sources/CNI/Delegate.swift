@@ -60,7 +60,7 @@ public struct DelegateInvoker {
     /// (or its stderr when stdout is empty) becomes the thrown error, code passed through.
     public func invoke(command: CNICommand, config: JSONObject, env: CNIEnvironment,
                        version: CNIVersion) throws(CNIError) -> CNIResult? {
-        let type = config["type"]?.stringValue ?? ""
+        let type = config.goField("type")?.stringValue ?? ""
         let path = try find(type)
         var vars = baseEnv
         for (k, v) in env.delegateVariables(command: command) { vars[k] = v }
@@ -72,7 +72,7 @@ public struct DelegateInvoker {
         }
         if !outcome.stderr.isEmpty { stderrSink(outcome.stderr) }
         // invoke's fixupResultVersion: a result without cniVersion gets the config's.
-        let configVersion = config["cniVersion"]?.stringValue.flatMap(CNIVersion.init) ?? version
+        let configVersion = config.goField("cniVersion")?.stringValue.flatMap(CNIVersion.init) ?? version
         return try interpret(outcome, plugin: type, command: command, version: configVersion)
     }
 
