@@ -31,11 +31,14 @@ public struct DelegateInvoker {
     public var baseEnv: [String: String]
     /// Receives each delegate's stderr, which libcni passes through.
     public var stderrSink: ([UInt8]) -> Void
+    /// With a cache, chains ask each delegate's VERSION and bridge versions (VersionBridge);
+    /// without one every delegate runs at the chain's version, as libcni runs it.
+    public var versionCache: (any PluginVersionCache)?
 
     public init(executor: any PluginExecutor, searchPath: [String], baseEnv: [String: String] = [:],
-                stderrSink: @escaping ([UInt8]) -> Void = { _ in }) {
+                stderrSink: @escaping ([UInt8]) -> Void = { _ in }, versionCache: (any PluginVersionCache)? = nil) {
         self.executor = executor; self.searchPath = searchPath
-        self.baseEnv = baseEnv; self.stderrSink = stderrSink
+        self.baseEnv = baseEnv; self.stderrSink = stderrSink; self.versionCache = versionCache
     }
 
     /// invoke.FindInPath: names with a path separator are refused; first regular executable wins.

@@ -33,7 +33,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
             return DelegateInvoker(
                 executor: DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000),
-                searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write)
+                searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write,
+                versionCache: DelegateVersionCache(stateRoot: context.state.root))
         }
 
         /// Everything under the state dir happens with the lock held.

@@ -11,6 +11,9 @@ public struct FileInfo: Equatable, Sendable {
     public var dev: UInt64
     public var ino: UInt64
     public var size: Int64
+    /// Modification time (with dev/ino/size: a binary's identity for caches).
+    public var mtimeSec: Int64
+    public var mtimeNsec: Int64
 
     init(_ st: stat) {
         switch st.st_mode & S_IFMT {
@@ -25,5 +28,7 @@ public struct FileInfo: Equatable, Sendable {
         dev = UInt64(st.st_dev)
         ino = UInt64(st.st_ino)
         size = Int64(st.st_size)
+        mtimeSec = Int64(st.st_mtim.tv_sec)
+        mtimeNsec = Int64(st.st_mtim.tv_nsec)
     }
 }
