@@ -31,11 +31,14 @@ public struct DelegateInvoker {
     public var baseEnv: [String: String]
     /// Receives each delegate's stderr, which libcni passes through.
     public var stderrSink: ([UInt8]) -> Void
+    /// With a cache, chains ask each delegate's VERSION and bridge versions (VersionBridge);
+    /// without one every delegate runs at the chain's version, as libcni runs it.
+    public var versionCache: (any PluginVersionCache)?
 
     public init(executor: any PluginExecutor, searchPath: [String], baseEnv: [String: String] = [:],
-                stderrSink: @escaping ([UInt8]) -> Void = { _ in }) {
+                stderrSink: @escaping ([UInt8]) -> Void = { _ in }, versionCache: (any PluginVersionCache)? = nil) {
         self.executor = executor; self.searchPath = searchPath
-        self.baseEnv = baseEnv; self.stderrSink = stderrSink
+        self.baseEnv = baseEnv; self.stderrSink = stderrSink; self.versionCache = versionCache
     }
 
     /// invoke.FindInPath: names with a path separator are refused; first regular executable wins.
@@ -60,7 +63,7 @@ public struct DelegateInvoker {
     /// (or its stderr when stdout is empty) becomes the thrown error, code passed through.
     public func invoke(command: CNICommand, config: JSONObject, env: CNIEnvironment,
                        version: CNIVersion) throws(CNIError) -> CNIResult? {
-        let type = config["type"]?.stringValue ?? ""
+        let type = config.goField("type")?.stringValue ?? ""
         let path = try find(type)
         var vars = baseEnv
         for (k, v) in env.delegateVariables(command: command) { vars[k] = v }
@@ -72,7 +75,7 @@ public struct DelegateInvoker {
         }
         if !outcome.stderr.isEmpty { stderrSink(outcome.stderr) }
         // invoke's fixupResultVersion: a result without cniVersion gets the config's.
-        let configVersion = config["cniVersion"]?.stringValue.flatMap(CNIVersion.init) ?? version
+        let configVersion = config.goField("cniVersion")?.stringValue.flatMap(CNIVersion.init) ?? version
         return try interpret(outcome, plugin: type, command: command, version: configVersion)
     }
 

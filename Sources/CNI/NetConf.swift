@@ -12,7 +12,12 @@ public struct NetConf: Sendable, Equatable {
     public var runtimeConfig: JSONObject
     public var prevResult: CNIResult?
 
-    public var rawPrevResult: JSON? { raw["prevResult"] }
+    public var rawPrevResult: JSON? { raw.goField("prevResult", among: Self.standardKeys) }
+
+    /// The keys of libcni's types.NetConf that this project reads or injects. They are read as
+    /// Go reads them (see GoKeys): exact, else case-folded, last one wins.
+    public static let standardKeys = ["cniVersion", "cniVersions", "name", "type", "capabilities",
+                                      "runtimeConfig", "prevResult"]
 
     /// Largest config accepted on stdin; larger input is refused rather than buffered.
     public static let maxSize = 4 << 20
@@ -36,7 +41,7 @@ public struct NetConf: Sendable, Equatable {
         if requireName { try Validation.networkName(name) }
         let type = try optionalString(raw, "type") ?? ""
         var caps: [String: Bool] = [:]
-        switch raw["capabilities"] {
+        switch raw.goField("capabilities", among: standardKeys) {
         case nil, .null?: break
         case .object(let o)?:
             for (k, v) in o {
@@ -48,13 +53,13 @@ public struct NetConf: Sendable, Equatable {
         default: throw CNIError(.invalidNetworkConfig, "capabilities must be an object")
         }
         var runtime = JSONObject()
-        switch raw["runtimeConfig"] {
+        switch raw.goField("runtimeConfig", among: standardKeys) {
         case nil, .null?: break
         case .object(let o)?: runtime = o
         default: throw CNIError(.invalidNetworkConfig, "runtimeConfig must be an object")
         }
         var prev: CNIResult?
-        if let p = raw["prevResult"], p != .null {
+        if let p = raw.goField("prevResult", among: standardKeys), p != .null {
             prev = try CNIResult.parse(p, fallbackVersion: version)
         }
         return NetConf(raw: raw, version: version, name: name, type: type, capabilities: caps,
@@ -72,7 +77,7 @@ public struct NetConf: Sendable, Equatable {
             return v
         }
         let single = try optionalString(raw, "cniVersion").flatMap { $0.isEmpty ? nil : $0 }
-        switch raw["cniVersions"] {
+        switch raw.goField("cniVersions", among: standardKeys) {
         case nil, .null?:
             break
         case .array(let list)?:
@@ -101,7 +106,7 @@ public struct NetConf: Sendable, Equatable {
     }
 
     static func optionalString(_ o: JSONObject, _ key: String) throws(CNIError) -> String? {
-        switch o[key] {
+        switch o.goField(key, among: standardKeys) {
         case nil, .null?: return nil
         case .string(let s)?: return s
         case let v?: throw CNIError(.invalidNetworkConfig, "\(key) must be a string, got \(v.kindName)")
@@ -110,7 +115,8 @@ public struct NetConf: Sendable, Equatable {
 
     /// The capability arguments this plugin declared and the runtime passed in `runtimeConfig`.
     public func runtimeValue(_ capability: String) -> JSON? {
-        capabilities[capability] == true ? runtimeConfig[capability] : nil
+        // libcni passes capability names exactly as declared; a Go plugin reads them folded.
+        capabilities[capability] == true ? runtimeConfig.goField(capability) : nil
     }
 
     /// GC's list of attachments to keep (`cni.dev/valid-attachments`, older `cni.dev/attachments`).

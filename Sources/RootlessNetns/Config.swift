@@ -111,7 +111,9 @@ public struct RootlessConfig: Sendable {
         guard !list.isEmpty else { throw bad("delegates", "empty: at least one plugin is needed") }
         var delegates: [JSONObject] = []
         for (i, item) in list.enumerated() {
-            guard case .object(let o) = item else { throw bad("delegates[\(i)]", "expected an object") }
+            guard case .object(let given) = item else { throw bad("delegates[\(i)]", "expected an object") }
+            // Standard keys as Go plugins read them ("Type" is "type"), one spelling from here on.
+            let o = given.canonicalizingGoKeys(NetConf.standardKeys)
             guard let type = o["type"]?.stringValue, !type.isEmpty else { throw bad("delegates[\(i)].type", "missing") }
             guard !type.contains("/") else {
                 throw bad("delegates[\(i)].type", "\"\(type)\" must be a plugin name, not a path")

@@ -13,7 +13,10 @@ struct PortMapping: Equatable {
         guard let json, json != .null else { return [] }
         guard case .array(let items) = json else { throw .portMapping("expected an array") }
         var out: [PortMapping] = []
-        for (i, item) in items.enumerated() {
+        for (i, entry) in items.enumerated() {
+            // Keys as Go plugins read them: go-cni sends {"HostPort":8080,...} (no json tags).
+            let fields = entry.objectValue?.canonicalizingGoKeys(CapabilityArgs.portMappingFields) ?? JSONObject()
+            let item = JSON.object(fields)
             func port(_ key: String) throws(RootlessError) -> UInt16 {
                 guard let v = item[key]?.intValue, v >= 1, v <= 65535 else {
                     throw .portMapping("[\(i)].\(key) must be a port number 1-65535")
@@ -49,9 +52,10 @@ struct PortMapping: Equatable {
 extension PortMapping {
     /// runtimeConfig as the delegates inside see it: the helper delivers forwarded traffic to
     /// the namespace's own address, so that is the "host IP" portmap must match there.
+    /// Capability names and entry keys are canonical camelCase, whatever case the runtime used.
     static func delegateRuntimeConfig(_ runtime: JSONObject, guestAddress: String) -> JSONObject {
-        guard case .array(let items)? = runtime["portMappings"] else { return runtime }
-        var out = runtime
+        var out = CapabilityArgs.canonical(runtime)
+        guard case .array(let items)? = out["portMappings"] else { return out }
         out["portMappings"] = .array(items.map { item in
             guard case .object(var o) = item else { return item }
             if guestAddress.isEmpty { o["hostIP"] = nil } else { o["hostIP"] = .string(guestAddress) }

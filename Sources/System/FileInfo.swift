@@ -14,6 +14,9 @@ public struct FileInfo: Equatable, Sendable {
     /// Modification and status-change times in nanoseconds (a binary's identity for caches).
     public var mtimeNs: Int64
     public var ctimeNs: Int64
+    /// Modification time (with dev/ino/size: a binary's identity for caches).
+    public var mtimeSec: Int64
+    public var mtimeNsec: Int64
 
     init(_ st: stat) {
         switch st.st_mode & S_IFMT {
@@ -30,5 +33,7 @@ public struct FileInfo: Equatable, Sendable {
         size = Int64(st.st_size)
         mtimeNs = Int64(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_mtim.tv_nsec)
         ctimeNs = Int64(st.st_ctim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_ctim.tv_nsec)
+        mtimeSec = Int64(st.st_mtim.tv_sec)
+        mtimeNsec = Int64(st.st_mtim.tv_nsec)
     }
 }

@@ -156,7 +156,8 @@ extension ReliabilityTests {
                 env["HOME"] = "/home/x"
                 let r = f.plugin(env: env, stdin: conf)
                 try #require(r.succeeded, "\(r)")
-                let seen = try #require(RelPlugin.log(f.plugins).first?["env"] as? [String: String])
+                // The ADD's environment (rootless-netns asks VERSION first, with the same variables).
+                let seen = try #require(RelPlugin.log(f.plugins).first { $0["command"] as? String == "ADD" }?["env"] as? [String: String])
                 let extra = seen.keys.filter { !$0.hasPrefix("CNI_") && $0 != "PATH" && $0 != "XDG_RUNTIME_DIR" }.sorted()
                 if pass {
                     #expect(seen["SECRET_TOKEN"] == "hunter2", "\(seen)")
