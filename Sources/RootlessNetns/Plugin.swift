@@ -91,7 +91,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     public func add(_ request: CNIRequest) throws -> CNIResult {
         let op = try Operation(request, hostEnv: hostEnv)
         try op.validateContainerNetns()
-        let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"))
+        let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"),
+                                                allowIPv6: op.context.config.portForwarder == .builtin)
         try op.findDelegates()
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) -> CNIResult in
@@ -110,6 +111,11 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     func addShared(_ op: Operation, mappings: [PortMapping]) throws(RootlessError) -> CNIResult {
         let env = op.request.env
         let (helper, backend) = try op.netns.ensureUp()
+        // A restarted helper or forwarder carries no forwards: give back every recorded one
+        // (other containers' problems are logged, not this ADD's failure; their CHECK reports them).
+        for e in backend.restoreForwards(RecordedForwards.all(op.attachments), record: helper, context: op.context) {
+            Stderr.log("restoring port forwards: \(e)")
+        }
         try op.netns.writeResolvConf(helper: helper)
         let invoker = try op.invoker(inside: true)
         let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
@@ -222,6 +228,10 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                                 prevResult: request.config.prevResult ?? record.result,
                                 capabilityArgs: record.capabilityArgs)
             } catch { throw .cni(error) }
+            if case .up(let helper) = op.netns.health(), let backend = try? Backends.resolve(context: op.context) {
+                let missing = backend.missingForwards(record.hostForwards, record: helper, context: op.context)
+                if !missing.isEmpty { throw .portForward("not in place: \(missing.map(\.key).joined(separator: ", "))") }
+            }
         }
     }
 
