@@ -73,7 +73,8 @@ struct CLI {
         }
         let out: JSON = ["stateDir": .string(context.state.root), "netns": .string(context.netnsPath),
                          "netnsMounted": .bool(Mounts.isNsfs(context.netnsPath)), "health": .string(health),
-                         "helper": helper, "attachments": .array(attachments)]
+                         "helper": helper, "attachments": .array(attachments),
+                         "forwards": ForwarderClient(state: context.state).statusEntries()]
         StdIO.writeStdout(out.encoded(pretty: true) + "\n")
         return 0
     }

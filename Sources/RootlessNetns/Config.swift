@@ -39,6 +39,8 @@ public struct RootlessConfig: Sendable {
     public var passEnvironment: Bool
     /// `portForwarder`: "builtin" (default) or "slirp4netns" (its add_hostfwd, slirp4netns only).
     public var portForwarder: PortForwarderKind = .builtin
+    /// `maxConnectionsPerForward`: connection pairs (TCP) or flows (UDP) one mapping may have.
+    public var maxConnectionsPerForward: Int = 512
 
     /// slirp4netns's default network.
     public static var defaultCIDR: IPNetwork {
@@ -139,7 +141,8 @@ public struct RootlessConfig: Sendable {
             stateDir: stateDir, mode: mode, delegates: delegates,
             delegateTimeout: try int("delegateTimeout", 120, 1...3600),
             readyTimeout: try int("readyTimeout", 10, 1...300),
-            passEnvironment: try bool("passEnvironment", false), portForwarder: portForwarder)
+            passEnvironment: try bool("passEnvironment", false), portForwarder: portForwarder,
+            maxConnectionsPerForward: try int("maxConnectionsPerForward", 512, 1...65536))
     }
 
     /// One spelling per directory (the namespace is named after it): absolute, no . or ..,

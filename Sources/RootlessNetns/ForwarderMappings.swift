@@ -9,7 +9,7 @@ import System
 extension ForwarderClient {
     /// Binds the host socket here, in the caller's namespace (a taken port fails now, before
     /// anything depends on it), and hands it to the forwarder.
-    func add(_ f: HostForward) throws(RootlessError) {
+    func add(_ f: HostForward, maxConnections: Int = 512) throws(RootlessError) {
         let raw = cshim_fwd_bind(f.hostAddr, Int32(f.hostPort), f.proto == "tcp" ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue))
         guard raw >= 0 else {
             throw .portForward(-raw == EADDRINUSE ? "host port \(f.proto)/\(f.hostEndpoint) is already in use"
@@ -17,7 +17,8 @@ extension ForwarderClient {
         }
         let socket = OwnedFD(adopting: raw)
         _ = try request(["op": "add", "id": .string(f.key), "proto": .string(f.proto),
-                         "target": .string(f.target), "targetPort": .int(f.targetPort)],
+                         "target": .string(f.target), "targetPort": .int(f.targetPort),
+                         "maxConnections": .int(Int64(maxConnections))],
                         passing: socket.raw)
     }
 
@@ -34,7 +35,7 @@ extension ForwarderClient {
     }
 
     /// Starts the forwarder if needed and gives it every recorded forward it lacks.
-    func restore(_ forwards: [HostForward], netnsPath: String, timeoutMs: Int) -> [RootlessError] {
+    func restore(_ forwards: [HostForward], netnsPath: String, timeoutMs: Int, maxConnections: Int) -> [RootlessError] {
         let wanted = forwards.filter { $0.via == .forwarder }
         guard !wanted.isEmpty else { return [] }
         do { try ensureRunning(netnsPath: netnsPath, timeoutMs: timeoutMs) } catch { return [error] }
@@ -45,7 +46,7 @@ extension ForwarderClient {
                 errors.append(.portForward("\(f.key): recorded without a target (older record), cannot restore"))
                 continue
             }
-            do { try add(f) } catch { errors.append(error) }
+            do { try add(f, maxConnections: maxConnections) } catch { errors.append(error) }
         }
         return errors
     }
@@ -87,7 +88,7 @@ enum ForwarderForwards {
         try client.ensureRunning(netnsPath: netnsPath, timeoutMs: context.config.readyTimeout * 1000)
         var added: [HostForward] = []
         for f in planned {
-            do { try client.add(f) } catch {
+            do { try client.add(f, maxConnections: context.config.maxConnectionsPerForward) } catch {
                 for a in added { try? client.remove(a) }
                 throw error
             }
@@ -116,5 +117,18 @@ extension ForwarderForwards {
             do { try client.remove(f) } catch { errors.append(error) }
         }
         return errors
+    }
+}
+
+extension ForwarderClient {
+    /// For `rootless-netns status`: host addr:port → container addr:port, proto, connections.
+    func statusEntries() -> JSON {
+        guard identity() != nil, let reply = try? request(["op": "list"]) else { return .array([]) }
+        return .array((reply["forwards"]?.arrayValue ?? []).map { e in
+            let parts = (e["id"]?.stringValue ?? "").split(separator: "/").map(String.init)
+            let host = parts.count == 3 ? HostForward.endpoint(parts[1], Int64(parts[2]) ?? 0) : ""
+            return ["host": .string(host), "container": e["target"] ?? .null, "proto": e["proto"] ?? .null,
+                    "connections": e["connections"] ?? .null]
+        })
     }
 }

@@ -80,7 +80,8 @@ struct PastaBackend: HelperBackend {
 
     func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
         ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
-                                                      timeoutMs: context.config.readyTimeout * 1000)
+                                                      timeoutMs: context.config.readyTimeout * 1000,
+                                                      maxConnections: context.config.maxConnectionsPerForward)
     }
 
     func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {
