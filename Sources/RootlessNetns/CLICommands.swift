@@ -37,7 +37,8 @@ extension CLI {
                          "netns": .string(context.netnsPath),
                          "netnsMounted": .bool(Mounts.isNsfs(context.netnsPath)), "health": .string(health),
                          "session": inv.session.json, "helper": helper, "attachments": .array(attachments),
-                         "reapable": .array(reapable)]
+                         "reapable": .array(reapable),
+                         "forwards": ForwarderClient(state: context.state).statusEntries()]
         StdIO.writeStdout(out.encoded(pretty: true) + "\n")
         return 0
     }

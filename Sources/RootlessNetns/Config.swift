@@ -6,6 +6,11 @@ public enum BackendKind: String, Sendable, CaseIterable {
     case slirp4netns, pasta
 }
 
+/// Who carries port mappings: our forwarder (both backends), or slirp4netns's own API.
+public enum PortForwarderKind: String, Sendable, CaseIterable {
+    case builtin, slirp4netns
+}
+
 /// When the shared namespace is used.
 public enum NetnsMode: String, Sendable, CaseIterable {
     /// Shared namespace only when rootless (not real root in the initial user namespace).
@@ -32,6 +37,10 @@ public struct RootlessConfig: Sendable {
     public var readyTimeout: Int
     /// Pass the caller's whole environment to delegates instead of CNI_* + a sane PATH.
     public var passEnvironment: Bool
+    /// `portForwarder`: "builtin" (default) or "slirp4netns" (its add_hostfwd, slirp4netns only).
+    public var portForwarder: PortForwarderKind = .builtin
+    /// `maxConnectionsPerForward`: connection pairs (TCP) or flows (UDP) one mapping may have.
+    public var maxConnectionsPerForward: Int = 512
 
     /// slirp4netns's default network.
     public static var defaultCIDR: IPNetwork {
@@ -121,13 +130,24 @@ public struct RootlessConfig: Sendable {
             if type == "rootless-netns" { throw bad("delegates[\(i)].type", "rootless-netns cannot delegate to itself") }
             delegates.append(o)
         }
+        var portForwarder = PortForwarderKind.builtin
+        if let f = try string("portForwarder") {
+            guard let kind = PortForwarderKind(rawValue: f) else {
+                throw bad("portForwarder", "\"\(f)\" is not one of builtin, slirp4netns")
+            }
+            if kind == .slirp4netns && backend == .pasta {
+                throw bad("portForwarder", "\"slirp4netns\" needs backend slirp4netns")
+            }
+            portForwarder = kind
+        }
         return RootlessConfig(
             backend: backend, backendPath: backendPath, mtu: mtu, cidr: cidr,
             enableIPv6: try bool("enableIPv6", false), allowHostLoopback: try bool("allowHostLoopback", false),
             stateDir: stateDir, mode: mode, delegates: delegates,
             delegateTimeout: try int("delegateTimeout", 120, 1...3600),
             readyTimeout: try int("readyTimeout", 10, 1...300),
-            passEnvironment: try bool("passEnvironment", false))
+            passEnvironment: try bool("passEnvironment", false), portForwarder: portForwarder,
+            maxConnectionsPerForward: try int("maxConnectionsPerForward", 512, 1...65536))
     }
 
     /// One spelling per directory (the namespace is named after it): absolute, no . or ..,

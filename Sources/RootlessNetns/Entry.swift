@@ -15,11 +15,11 @@ public enum RootlessNetnsMain {
             return output.exitCode
         }
         // Internal: pasta's port forwarder, started by the plugin inside the shared namespace.
-        if arguments.count == 3, arguments[1] == "__forwarder" {
+        if arguments.count == 3, arguments[1] == HiddenCommand.forwarder.rawValue {
             return Forwarder.main(socketPath: arguments[2])
         }
         // Internal: sysctl writes inside the shared namespace (see NetnsSysctl).
-        if arguments.count >= 2, arguments[1] == "__sysctl" {
+        if arguments.count >= 2, arguments[1] == HiddenCommand.sysctl.rawValue {
             return NetnsSysctl.main(Array(arguments.dropFirst(2)))
         }
         return CLI(env: env).run(Array(arguments.dropFirst()))

@@ -14,6 +14,9 @@ final class Forwarder {
         var listener: Int32
         var target: String
         var targetPort: Int
+        /// Connection pairs (TCP) or flows (UDP) at once; the next one is refused.
+        var maxConnections: Int
+        var connections = 0
     }
 
     /// One proxied TCP connection: bytes pending in each direction, half-closes propagated.
@@ -48,11 +51,34 @@ final class Forwarder {
     static let udpIdleMs = 60_000
 
     let control: Int32
+    /// Pairs over all mappings: two fds each, kept below the fd limit so a flood on one port
+    /// never leaves the others (or the control socket) without fds.
+    let maxTotal: Int
+    var total = 0
     var mappings: [String: Mapping] = [:]
     var pairs: [Pair] = []
     var sessions: [String: UDPSession] = [:]
 
-    init(control: Int32) { self.control = control }
+    init(control: Int32, fdLimit: Int) {
+        self.control = control
+        maxTotal = max(16, (fdLimit - 64) / 2)
+    }
+
+    /// Room for one more connection of mapping `id`; counts it when there is.
+    func admit(_ id: String) -> Bool {
+        guard let m = mappings[id], m.connections < m.maxConnections, total < maxTotal else {
+            Self.log("\(id): connection limit reached (\(mappings[id]?.maxConnections ?? 0) per mapping, \(maxTotal) in all), refusing")
+            return false
+        }
+        mappings[id]?.connections += 1
+        total += 1
+        return true
+    }
+
+    func release(_ id: String) {
+        if mappings[id] != nil { mappings[id]?.connections -= 1 }
+        total -= 1
+    }
 
     /// Runs until killed. Never returns on success.
     func run() -> Never {
@@ -92,11 +118,15 @@ final class Forwarder {
         while true {
             let c = cshim_accept(m.listener, 1)
             if c < 0 { return }
+            // Over the limit: accepted and closed at once (the client sees the refusal; left in
+            // the backlog it would keep the listener readable and spin the loop).
+            guard admit(m.id) else { close(c); continue }
             do {
                 let up = try InetSocket.connect(ip: m.target, port: m.targetPort, tcp: true).take()
                 pairs.append(Pair(mapping: m.id, client: c, upstream: up))
             } catch {
                 Self.log("\(m.id): \(error)")
+                release(m.id)
                 close(c)
             }
         }
@@ -153,7 +183,11 @@ final class Forwarder {
         let key = m.id + "|" + withUnsafeBytes(of: &peer) { SHA256.hex($0.prefix(Int(len))) }
         let now = Self.nowMs()
         if sessions[key] == nil {
-            guard let s = try? InetSocket.connect(ip: m.target, port: m.targetPort, tcp: false).take() else { return }
+            guard admit(m.id) else { return }
+            guard let s = try? InetSocket.connect(ip: m.target, port: m.targetPort, tcp: false).take() else {
+                release(m.id)
+                return
+            }
             sessions[key] = UDPSession(mapping: m.id, socket: s, peer: peer, peerLength: len, now: now)
         }
         guard let s = sessions[key] else { return }
@@ -180,13 +214,14 @@ final class Forwarder {
     func reap() {
         pairs.removeAll { p in
             let gone = p.finished || mappings[p.mapping] == nil
-            if gone { close(p.client); close(p.upstream) }
+            if gone { close(p.client); close(p.upstream); release(p.mapping) }
             return gone
         }
         let now = Self.nowMs()
         for (key, s) in sessions where now - s.lastUsed > Self.udpIdleMs || mappings[s.mapping] == nil {
             close(s.socket)
             sessions[key] = nil
+            release(s.mapping)
         }
     }
 
@@ -196,5 +231,16 @@ final class Forwarder {
         return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
     }
 
-    static func log(_ text: String) { StdIO.write(fd: 2, Array(("forwarder: " + text + "\n").utf8)) }
+    /// At most one line per second; what was dropped is counted in the next line, so a flood
+    /// of refused connections cannot grow the log without bound.
+    nonisolated(unsafe) static var lastLog = 0
+    nonisolated(unsafe) static var dropped = 0
+    static func log(_ text: String) {
+        let now = nowMs()
+        guard now - lastLog >= 1000 else { dropped += 1; return }
+        let note = dropped > 0 ? " (\(dropped) earlier messages dropped)" : ""
+        lastLog = now
+        dropped = 0
+        StdIO.write(fd: 2, Array(("forwarder: " + text + note + "\n").utf8))
+    }
 }

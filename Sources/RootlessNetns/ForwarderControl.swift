@@ -36,7 +36,9 @@ extension Forwarder {
             }
             let tcp = request["proto"]?.stringValue != "udp"
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            mappings[id] = Mapping(id: id, tcp: tcp, listener: fd, target: target, targetPort: Int(port))
+            let cap = Int(request["maxConnections"]?.intValue ?? 512)
+            mappings[id] = Mapping(id: id, tcp: tcp, listener: fd, target: target, targetPort: Int(port),
+                                   maxConnections: max(1, cap))
             return ["ok": true]
         case "remove":
             if let m = mappings.removeValue(forKey: id) { close(m.listener) }
@@ -44,7 +46,13 @@ extension Forwarder {
             return ["ok": true]
         case "list":
             if fd >= 0 { close(fd) }
-            return ["ok": true, "ids": .array(mappings.keys.sorted().map { .string($0) })]
+            let details: [JSON] = mappings.keys.sorted().compactMap { k in
+                guard let m = mappings[k] else { return nil }
+                return ["id": .string(k), "proto": .string(m.tcp ? "tcp" : "udp"),
+                        "target": .string(HostForward.endpoint(m.target, Int64(m.targetPort))),
+                        "connections": .int(Int64(m.connections)), "maxConnections": .int(Int64(m.maxConnections))]
+            }
+            return ["ok": true, "ids": .array(mappings.keys.sorted().map { .string($0) }), "forwards": .array(details)]
         default:
             if fd >= 0 { close(fd) }
             return ["ok": false, "error": "unknown op"]
@@ -59,10 +67,12 @@ extension Forwarder {
             return 1
         }
         // Ready: the plugin waits for this byte before sending mappings.
+        // Connections are fds: take all the hard limit allows (the limits below stay under it).
+        let limit = cshim_fwd_raise_nofile()
         var one: UInt8 = 49
         _ = write(3, &one, 1)
         close(3)
-        Forwarder(control: control).run()
+        Forwarder(control: control, fdLimit: limit > 0 ? limit : 1024).run()
     }
 }
 
@@ -86,7 +96,7 @@ struct ForwarderClient {
         let log = state.root + "/forwarder.log"
         let daemon: Daemon
         do {
-            daemon = try Daemons.start(DaemonRequest(path: exe, argv: [exe, "__forwarder", socket], env: [],
+            daemon = try Daemons.start(DaemonRequest(path: exe, argv: [exe, HiddenCommand.forwarder.rawValue, socket], env: [],
                                                      logPath: log, readyFD: true, newSession: true,
                                                      enter: EnterSpec(netnsPath: netnsPath)))
         } catch {

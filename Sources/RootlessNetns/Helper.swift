@@ -66,25 +66,24 @@ protocol HelperBackend {
     var binary: String { get }
     /// Starts the helper for `netnsPath` and waits until the namespace is configured.
     func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord
-    /// Installs host → namespace forwards for `mappings`; rolls back its own on failure.
-    func addForwards(_ mappings: [PortMapping], record: HelperRecord, context: Context) throws(RootlessError) -> [HostForward]
-    /// The same for one attachment, for backends that forward to the container itself.
+    /// Installs the host → container forwards of one attachment; rolls back its own on failure.
     func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
                      context: Context) throws(RootlessError) -> [HostForward]
-    /// Removes forwards; collects errors and keeps going.
+    /// Removes forwards by what they are (proto, host address, port): one that is already gone
+    /// counts as removed. Collects errors and keeps going.
     func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError]
-    /// Stops processes the backend runs besides the helper (e.g. pasta's port forwarder) at teardown.
+    /// After the helper or the forwarder was (re)started: re-adds every recorded forward of every
+    /// live attachment that is not in place. Idempotent; errors are per forward.
+    func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError]
+    /// Recorded forwards that are not in place (CHECK reports them).
+    func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward]
+    /// Stops processes the backend runs besides the helper (the port forwarder) at teardown.
     func stopAuxiliary(context: Context) -> [RootlessError]
 }
 
 extension HelperBackend {
-    func stopAuxiliary(context: Context) -> [RootlessError] { [] }
-
-    /// Forwards for one attachment; backends that forward to the container itself need its result.
-    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
-                     context: Context) throws(RootlessError) -> [HostForward] {
-        try addForwards(mappings, record: record, context: context)
-    }
+    /// The forwarder serves both backends; it goes with the namespace.
+    func stopAuxiliary(context: Context) -> [RootlessError] { ForwarderClient(state: context.state).stop() }
 }
 
 enum Backends {

@@ -70,64 +70,20 @@ struct PastaBackend: HelperBackend {
     /// each host socket (bound here, so a taken port fails now) and connects to the container.
     func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
                      context: Context) throws(RootlessError) -> [HostForward] {
-        guard !mappings.isEmpty else { return [] }
-        guard let target = Self.containerIPv4(result) else {
-            throw .portForward("the container has no IPv4 address to forward to")
-        }
-        let client = ForwarderClient(state: context.state)
-        try client.ensureRunning(netnsPath: record.netns, timeoutMs: context.config.readyTimeout * 1000)
-        var added: [HostForward] = []
-        for m in mappings {
-            let hostAddr = m.hostIP.isEmpty ? "0.0.0.0" : m.hostIP
-            let forward = HostForward(id: Int64(m.hostPort), proto: m.proto.rawValue, hostAddr: hostAddr,
-                                      hostPort: Int64(m.hostPort))
-            do {
-                let socket: OwnedFD
-                do { socket = try InetSocket.bind(ip: m.hostIP, port: Int(m.hostPort), tcp: m.proto == .tcp) } catch {
-                    throw RootlessError.portForward(error.errno == EADDRINUSE
-                        ? "host port \(m.proto.rawValue)/\(hostAddr):\(m.hostPort) is already in use"
-                        : "\(error)")
-                }
-                _ = try client.request(["op": "add", "id": .string(Self.forwarderID(forward)), "proto": .string(m.proto.rawValue),
-                                        "target": .string(target), "targetPort": .int(Int64(m.containerPort))],
-                                       passing: socket.raw)
-                added.append(forward)
-            } catch {
-                _ = removeForwards(added, context: context)
-                throw .from(error)
-            }
-        }
-        return added
-    }
-
-    func addForwards(_ mappings: [PortMapping], record: HelperRecord,
-                     context: Context) throws(RootlessError) -> [HostForward] {
-        guard mappings.isEmpty else { throw .portForward("pasta forwards need the container's result") }
-        return []
+        try ForwarderForwards.add(mappings, netnsPath: record.netns, result: result, context: context)
     }
 
     func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError] {
-        let client = ForwarderClient(state: context.state)
-        guard !forwards.isEmpty, client.identity() != nil else { return [] }
-        var errors: [RootlessError] = []
-        for f in forwards {
-            do { _ = try client.request(["op": "remove", "id": .string(Self.forwarderID(f))]) } catch { errors.append(error) }
-        }
-        return errors
+        ForwarderForwards.remove(forwards, context: context)
     }
 
-    func stopAuxiliary(context: Context) -> [RootlessError] { ForwarderClient(state: context.state).stop() }
+    func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
+        ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
+                                                      timeoutMs: context.config.readyTimeout * 1000,
+                                                      maxConnections: context.config.maxConnectionsPerForward)
+    }
 
-    /// The host socket identifies a mapping: the host cannot bind it twice.
-    static func forwarderID(_ f: HostForward) -> String { "\(f.proto)/\(f.hostAddr)/\(f.hostPort)" }
-
-    /// The container's IPv4 address: on the interface inside its sandbox, else the first one.
-    static func containerIPv4(_ result: CNIResult) -> String? {
-        let v4 = result.ips.filter { $0.address.address.isIPv4 }
-        let inSandbox = v4.first { ip in
-            guard let i = ip.interface, i >= 0, i < result.interfaces.count else { return false }
-            return result.interfaces[i].sandbox != nil
-        }
-        return (inSandbox ?? v4.first)?.address.address.description
+    func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {
+        ForwarderClient(state: context.state).missing(forwards)
     }
 }

@@ -14,7 +14,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     public func add(_ request: CNIRequest) throws -> CNIResult {
         let op = try Operation(request, hostEnv: hostEnv)
         try op.validateContainerNetns()
-        let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"))
+        let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"),
+                                                allowIPv6: op.context.config.portForwarder == .builtin)
         try op.validateRecordable(capabilityArgs: request.config.runtimeConfig)
         try op.findDelegates()
         guard op.context.shared else {
@@ -45,6 +46,11 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             } catch {
                 op.teardownIfUnused()
                 throw error
+            }
+            // A restarted helper or forwarder carries no forwards: give back every recorded one
+            // (other containers' problems are logged, not this ADD's failure; their CHECK reports them).
+            for e in backend.restoreForwards(RecordedForwards.all(op.attachments), record: helper, context: op.context) {
+                Stderr.log("restoring port forwards: \(e)")
             }
             let invoker = try op.invoker(inside: true)
             try op.enterChains()
@@ -135,6 +141,10 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                                                prevResult: request.config.prevResult ?? record.result,
                                                capabilityArgs: record.capabilityArgs)
             } catch { throw .cni(error) }
+            if case .up(let helper) = op.netns.health(), let backend = try? Backends.resolve(context: op.context) {
+                let missing = backend.missingForwards(record.hostForwards, record: helper, context: op.context)
+                if !missing.isEmpty { throw .portForward("not in place: \(missing.map(\.key).joined(separator: ", "))") }
+            }
         }
     }
 

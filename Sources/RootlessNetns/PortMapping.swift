@@ -9,7 +9,8 @@ struct PortMapping: Equatable {
     var proto: Proto
     var hostIP: String   // "" = all host addresses
 
-    static func parseAll(_ json: JSON?) throws(RootlessError) -> [PortMapping] {
+    /// `allowIPv6`: IPv6 host addresses (our forwarder takes them; slirp4netns's API does not).
+    static func parseAll(_ json: JSON?, allowIPv6: Bool = false) throws(RootlessError) -> [PortMapping] {
         guard let json, json != .null else { return [] }
         guard case .array(let items) = json else { throw .portMapping("expected an array") }
         var out: [PortMapping] = []
@@ -34,7 +35,10 @@ struct PortMapping: Equatable {
             if hostIP == "0.0.0.0" { hostIP = "" }
             if !hostIP.isEmpty {
                 guard let ip = IPAddress(hostIP) else { throw .portMapping("[\(i)].hostIP \"\(hostIP)\" is not an IP address") }
-                guard ip.isIPv4 else { throw .portMapping("[\(i)].hostIP \(hostIP): only IPv4 host addresses can be forwarded") }
+                guard ip.isIPv4 || allowIPv6 else {
+                    throw .portMapping("[\(i)].hostIP \(hostIP): only IPv4 host addresses can be forwarded by slirp4netns")
+                }
+                if !ip.isIPv4 { hostIP = ip.description }
             }
             let m = PortMapping(hostPort: try port("hostPort"), containerPort: try port("containerPort"),
                                 proto: proto, hostIP: hostIP)

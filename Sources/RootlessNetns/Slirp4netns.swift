@@ -50,43 +50,105 @@ struct Slirp4netnsBackend: HelperBackend {
         return servers
     }
 
-    func addForwards(_ mappings: [PortMapping], record: HelperRecord,
+    /// Our forwarder by default; slirp4netns's own add_hostfwd with `portForwarder: "slirp4netns"`.
+    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
                      context: Context) throws(RootlessError) -> [HostForward] {
+        guard context.config.portForwarder == .slirp4netns else {
+            return try ForwarderForwards.add(mappings, netnsPath: record.netns, result: result, context: context)
+        }
         var added: [HostForward] = []
         for m in mappings {
-            let hostAddr = m.hostIP.isEmpty ? "0.0.0.0" : m.hostIP
-            let request: JSON = ["execute": "add_hostfwd", "arguments": [
-                "proto": .string(m.proto.rawValue), "host_addr": .string(hostAddr), "host_port": .int(Int64(m.hostPort)),
-                "guest_addr": .string(record.guestAddress), "guest_port": .int(Int64(m.hostPort)),
-            ]]
-            do {
-                let reply = try call(context.state, request)
-                guard let id = reply["return"]?["id"]?.intValue else {
-                    let why = reply["error"]?["desc"]?.stringValue ?? reply.encoded()
-                    throw RootlessError.portForward("\(m.proto.rawValue) \(hostAddr):\(m.hostPort): \(why)")
-                }
-                added.append(HostForward(id: id, proto: m.proto.rawValue, hostAddr: hostAddr, hostPort: Int64(m.hostPort)))
-            } catch {
+            var f = HostForward(proto: m.proto.rawValue, hostAddr: m.hostIP.isEmpty ? "0.0.0.0" : m.hostIP,
+                                hostPort: Int64(m.hostPort), target: record.guestAddress, targetPort: Int64(m.hostPort),
+                                via: .slirp4netns)
+            do { f.id = try apiAdd(f, record: record, context: context) } catch {
                 _ = removeForwards(added, context: context)
-                throw .from(error)
+                throw error
             }
+            added.append(f)
         }
         return added
     }
 
     func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError] {
-        var errors: [RootlessError] = []
-        for f in forwards {
-            do {
-                let reply = try call(context.state, ["execute": "remove_hostfwd", "arguments": ["id": .int(f.id)]])
-                if let why = reply["error"]?["desc"]?.stringValue {
-                    errors.append(.portForward("remove \(f.proto) \(f.hostAddr):\(f.hostPort) (id \(f.id)): \(why)"))
+        var errors = ForwarderForwards.remove(forwards, context: context)
+        let api = forwards.filter { $0.via == .slirp4netns }
+        // A dead slirp4netns holds no host socket: its forwards are gone.
+        guard !api.isEmpty, let helper = HelperRecord.load(context.state), helper.backend == .slirp4netns,
+              helper.isAlive else { return errors }
+        let entries: [APIEntry]
+        do { entries = try apiList(context) } catch { return errors + [error] }
+        for f in api {
+            for e in entries where e.matches(f) {
+                do {
+                    let reply = try call(context.state, ["execute": "remove_hostfwd", "arguments": ["id": .int(e.id)]])
+                    if let why = reply["error"]?["desc"]?.stringValue {
+                        errors.append(.portForward("remove \(f.proto) \(f.hostEndpoint) (slirp4netns id \(e.id)): \(why)"))
+                    }
+                } catch {
+                    errors.append(error)
                 }
-            } catch {
-                errors.append(error)
             }
         }
         return errors
+    }
+
+    func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
+        var errors = ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
+                                                                   timeoutMs: context.config.readyTimeout * 1000,
+                                                      maxConnections: context.config.maxConnectionsPerForward)
+        let missing = missingForwards(forwards, record: record, context: context).filter { $0.via == .slirp4netns }
+        for f in missing {
+            do { _ = try apiAdd(f, record: record, context: context) } catch { errors.append(error) }
+        }
+        return errors
+    }
+
+    func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {
+        var missing = ForwarderClient(state: context.state).missing(forwards)
+        let api = forwards.filter { $0.via == .slirp4netns }
+        guard !api.isEmpty else { return missing }
+        let entries = (try? apiList(context)) ?? []
+        missing += api.filter { f in !entries.contains { $0.matches(f) } }
+        return missing
+    }
+
+    /// One entry of `list_hostfwd`.
+    struct APIEntry {
+        var id: Int64, proto: String, hostAddr: String, hostPort: Int64
+        func matches(_ f: HostForward) -> Bool { proto == f.proto && hostAddr == f.hostAddr && hostPort == f.hostPort }
+    }
+
+    func apiList(_ context: Context) throws(RootlessError) -> [APIEntry] {
+        let reply = try call(context.state, ["execute": "list_hostfwd"])
+        // slirp4netns answers list_hostfwd with {"entries": [...]}, not {"return": ...}.
+        guard let entries = (reply["entries"] ?? reply["return"]?["entries"])?.arrayValue else {
+            throw .portForward("slirp4netns list_hostfwd: \(reply["error"]?["desc"]?.stringValue ?? reply.encoded())")
+        }
+        return entries.compactMap { e in
+            guard let id = e["id"]?.intValue, let proto = e["proto"]?.stringValue, let port = e["host_port"]?.intValue else {
+                return nil
+            }
+            return APIEntry(id: id, proto: proto, hostAddr: e["host_addr"]?.stringValue ?? "0.0.0.0", hostPort: port)
+        }
+    }
+
+    /// add_hostfwd to the namespace's address (portmap DNATs from there); the guest port is
+    /// the host port, as the delegates' runtimeConfig says.
+    func apiAdd(_ f: HostForward, record: HelperRecord, context: Context) throws(RootlessError) -> Int64 {
+        guard !f.hostAddr.contains(":") else {
+            throw .portForward("\(f.proto)/\(f.hostEndpoint): slirp4netns's API forwards IPv4 host addresses only (use portForwarder \"builtin\")")
+        }
+        let request: JSON = ["execute": "add_hostfwd", "arguments": [
+            "proto": .string(f.proto), "host_addr": .string(f.hostAddr), "host_port": .int(f.hostPort),
+            "guest_addr": .string(record.guestAddress), "guest_port": .int(f.hostPort),
+        ]]
+        let reply = try call(context.state, request)
+        guard let id = reply["return"]?["id"]?.intValue else {
+            let why = reply["error"]?["desc"]?.stringValue ?? reply.encoded()
+            throw RootlessError.portForward("\(f.proto) \(f.hostEndpoint): \(why)")
+        }
+        return id
     }
 
     /// One request per connection, as the API wants.

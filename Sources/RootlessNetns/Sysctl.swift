@@ -16,7 +16,7 @@ enum NetnsSysctl {
     static func apply(_ settings: [(String, String)], netnsPath: String) throws(RootlessError) {
         let exe: String
         do { exe = try FS.readlink("/proc/self/exe") } catch { throw .system(error) }
-        let args = [exe, "__sysctl"] + settings.map { "\($0.0)=\($0.1)" }
+        let args = [exe, HiddenCommand.sysctl.rawValue] + settings.map { "\($0.0)=\($0.1)" }
         let result: SpawnResult
         do {
             result = try Spawn.run(SpawnRequest(path: exe, argv: args, env: [], enter: EnterSpec(netnsPath: netnsPath),

@@ -6,9 +6,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-// Included here too so that an incremental build sees a changed umbrella module (SwiftPM keeps
-// a stale clang module cache when only a new header is added).
+// Every header of the module, so that adding one changes this file (SwiftPM's module cache
+// does not notice a new header in the umbrella directory).
+#include "cshim_forward.h"
 #include "cshim_join.h"
+#include "cshim_lock.h"
+#include "cshim_nstype.h"
+#include "cshim_socket.h"
 
 #ifdef __cplusplus
 extern "C" {
