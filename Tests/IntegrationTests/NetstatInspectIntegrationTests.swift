@@ -16,8 +16,10 @@ private func nsiRun(_ argv: [String], timeout: Int = 30, stdin: String? = nil) t
     let dir = FileManager.default.temporaryDirectory
     let out = dir.appendingPathComponent("nsi-\(getpid())-\(UUID().uuidString).out")
     let err = dir.appendingPathComponent("nsi-\(getpid())-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    guard FileManager.default.createFile(atPath: out.path, contents: nil),
+          FileManager.default.createFile(atPath: err.path, contents: nil) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: dir.path])
+    }
     defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
