@@ -132,9 +132,10 @@ extension ReliabilityTests {
                 if m & 0o7777 != 0o600 { bad.append("attachments/\(rec) mode \(String(m, radix: 8))") }
             }
             #expect(bad.isEmpty, "\(bad)")
-            let netnsFile = f.status(stateDir)["netns"] as? String ?? ""
             let netnsDir = xdg + "/netns"
-            #expect(netnsFile.hasPrefix(netnsDir + "/"), "shared netns \(netnsFile) not in \(netnsDir)")
+            let shared = f.sharedNetnsFiles(netnsDir)
+            try #require(shared.count == 1, "shared netns files in \(netnsDir): \(shared)")
+            let netnsFile = netnsDir + "/" + shared[0]
             let nsAttrs = try fm.attributesOfItem(atPath: netnsDir)
             let nsMode = (nsAttrs[.posixPermissions] as? Int ?? 0o777) & 0o7777
             #expect(nsMode & 0o022 == 0, "netns dir \(netnsDir) mode \(String(nsMode, radix: 8))")

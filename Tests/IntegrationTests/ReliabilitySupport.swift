@@ -8,7 +8,7 @@ import Testing
 @Suite("rootless-netns reliability", .serialized,
        .enabled(if: RelConditions.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
 struct ReliabilityTests {
-    static let userName = "rcni-rel"
+    static let userName = TestUser.perCheckout("rcni-rel")
 }
 
 enum RelConditions {
@@ -43,7 +43,17 @@ struct RelFixture {
         try Scratch.write(RelScripts.crashLoop, to: scratch + "/crash_loop.py")
         try Scratch.write(RelScripts.umaskExec, to: scratch + "/umask_exec.py")
         try user.chown(scratch)
+        Self.removeStaleNetnsFiles(user)
         session = try RootlessSession.start(user)
+    }
+
+    /// Shared namespace files an interrupted run left in the user's netns dir (plain files on
+    /// the host: their mounts lived in a session), so one broken test does not fail the next.
+    static func removeStaleNetnsFiles(_ user: TestUser) {
+        let dir = user.runtimeDir + "/netns"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("rootless-netns-") {
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
     }
 
     /// Processes of this test user left by an interrupted run (never anyone else's).
@@ -193,7 +203,7 @@ struct RelFixture {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         where name != "lock" && !name.hasPrefix("last_reserved_ip") {
             let text = (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? ""
-            leases[name] = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            leases[name] = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         }
         return SharedView(links: enter(["ip", "-o", "link"]), nat: enter(["iptables", "-t", "nat", "-S"]), leases: leases)
     }
@@ -208,12 +218,14 @@ struct RelFixture {
                 "\(where_): leases \(v.leases), attached \(attached)", sourceLocation: sourceLocation)
         #expect(v.veths.count == attached.count, "\(where_): \(v.veths.count) veths for \(attached.count) attached: \(v.links)",
                 sourceLocation: sourceLocation)
+        // iptables -S prints the comment quoted: --comment "name: \"net\" id: \"ID\"".
+        let tag = { (id: String) in "id: \\\"\(id)\\\"" }
         for id in gone {
-            let rules = v.nat.filter { $0.contains("\"\(id)\"") }
+            let rules = v.nat.filter { $0.contains(tag(id)) }
             #expect(rules.isEmpty, "\(where_): NAT rules of \(id) left: \(rules)", sourceLocation: sourceLocation)
         }
         for id in attached.keys {
-            #expect(v.nat.contains { $0.contains("\"\(id)\"") }, "\(where_): no NAT rule of attached \(id): \(v.nat)",
+            #expect(v.nat.contains { $0.contains(tag(id)) }, "\(where_): no NAT rule of attached \(id): \(v.nat)",
                     sourceLocation: sourceLocation)
         }
     }
@@ -253,6 +265,7 @@ struct RelFixture {
         }
         session.stop()
         Self.killStrays(user)
+        Self.removeStaleNetnsFiles(user)
         for dir in stateDirs + extraRuntimeDirs { Scratch.removeDirectory(dir) }
         for p in netns { try? FileManager.default.removeItem(atPath: p) }
         Scratch.removeDirectory(scratch)
