@@ -12,7 +12,7 @@ struct HarnessRootlessTests {
           .enabled(if: TestConditions.hasReferencePlugins, "needs containernetworking-plugins"),
           .enabled(if: TestConditions.hasIptables, "needs iptables"))
     func lifecycle() throws {
-        let user = try TestUser.ensure()
+        let user = try TestUser.ensure(TestUser.perCheckout("rcni-test"))
         try #require(user.canExecute(Paths.cnitool),
                      "\(user.name) cannot execute \(Paths.cnitool): the checkout must be world-readable")
         let u = ["--user", user.name]

@@ -10,7 +10,7 @@ struct RootlessIPv6Tests {
     @Test("dual-stack containers: IPv6 between them and to host ::1",
           .enabled(if: RootlessNetnsTests.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
     func dualStack() throws {
-        var f = try RootlessNetnsTests.Fixture(userName: "rcni-v6")
+        var f = try RootlessNetnsTests.Fixture(userName: TestUser.perCheckout("rcni-v6"))
         defer { f.finish() }
         let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
         let conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

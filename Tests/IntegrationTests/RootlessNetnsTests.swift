@@ -16,7 +16,7 @@ struct RootlessNetnsTests {
         let scratch: String
         var netns: [String] = []
 
-        init(userName: String = "rcni-netns") throws {
+        init(userName: String = TestUser.perCheckout("rcni-netns")) throws {
             user = try TestUser.ensure(userName)
             // Strays of an earlier, interrupted run of this test user (never anyone else's).
             _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "-f", "slirp4netns|pasta|passt|__forwarder"], timeout: 10)
