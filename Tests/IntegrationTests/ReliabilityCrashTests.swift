@@ -40,7 +40,7 @@ extension ReliabilityTests {
             #expect(kills.filter { $0["cmd"] as? String == "ADD" }.count >= 3, "killed ADDs: \(kills)")
             #expect(kills.filter { $0["cmd"] as? String == "DEL" }.count >= 3, "killed DELs: \(kills)")
             #expect(fracs.filter { $0 < 0.5 }.count >= 2 && fracs.filter { $0 >= 0.5 }.count >= 2, "kill points: \(fracs)")
-            #expect((report["completedAdds"] as? Int ?? 0) >= 3 && (report["completedDels"] as? Int ?? 0) >= 3, "\(report)")
+            #expect((report["completedAdds"] as? Int ?? 0) >= 2 && (report["completedDels"] as? Int ?? 0) >= 3, "\(report)")
             let failures = report["failures"] as? [Any] ?? []
             #expect(failures.isEmpty, "completed runs failed (seed \(seed)): \(failures)")
             #expect(report["maxHelpers"] as? Int ?? 99 <= 1, "a second helper was running (seed \(seed))")
