@@ -91,7 +91,7 @@ import JSON
             #expect(error.cniError.code == 11)
         }
         #expect(ex.calls.count == 2)
-        do { _ = try PluginChain(name: "n", version: .v1_0_0, plugins: []).add(invoker(ex), env: Self.env, capabilityArgs: [:]) }
+        do { _ = try PluginChain(name: "n", version: .v1_0_0, plugins: []).add(invoker(ex), env: Self.env, capabilityArgs: [:]); Issue.record("expected an error") }
         catch { #expect(error.error.code == 7) }
     }
 
@@ -138,7 +138,7 @@ import JSON
         #expect(failing.calls.count == 1)
         // Before 0.4.0 there is no CHECK.
         let old = executor()
-        do { try Self.chain(.v0_3_1).check(invoker(old), env: Self.env, prevResult: Self.prev, capabilityArgs: [:]) }
+        do { try Self.chain(.v0_3_1).check(invoker(old), env: Self.env, prevResult: Self.prev, capabilityArgs: [:]); Issue.record("expected an error") }
         catch { #expect(error.code == 1) }
         #expect(old.calls.isEmpty)
     }

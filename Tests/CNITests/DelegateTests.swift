@@ -29,8 +29,8 @@ import JSON
         for (name, want) in cases {
             do { _ = try inv.find(name); Issue.record("found \(name)") } catch { #expect(error.code == want, "\(name)") }
         }
-        do { _ = try invoker(ex, path: []).find("bridge") } catch { #expect(error.code == 4) }
-        do { _ = try inv.find("nope") } catch { #expect(error.msg.contains("nope") && error.msg.contains("/opt/cni/bin")) }
+        do { _ = try invoker(ex, path: []).find("bridge"); Issue.record("expected an error") } catch { #expect(error.code == 4) }
+        do { _ = try inv.find("nope"); Issue.record("expected an error") } catch { #expect(error.msg.contains("nope") && error.msg.contains("/opt/cni/bin")) }
     }
 
     @Test func passesEnvAndStdinAndParsesResult() throws {

@@ -26,7 +26,7 @@ struct FuzzTests {
     static let knownCodes = Set(CNIErrorCode.allCases.map(\.rawValue))
 
     /// Runs `body` with fresh inputs until this target's share of the budget is spent.
-    static func run(_ name: String, share: Double, _ body: (inout FuzzRNG) throws -> Void) rethrows {
+    static func run(_ name: String, share: Double, seed: UInt64, _ body: (inout FuzzRNG) throws -> Void) rethrows {
         // Per target, stable across processes (hashValue is not), so a seed replays a run.
         let salt = name.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
         var rng = FuzzRNG(seed: seed ^ salt)
@@ -37,6 +37,41 @@ struct FuzzTests {
             iterations += 1
         } while Date() < deadline
         print("fuzz: \(name): \(iterations) inputs in \(String(format: "%.1f", budget * share)) s (RCNI_FUZZ_SEED=\(seed))")
+    }
+
+    // Each target runs in a child process (an exit test): a parser that crashes or overflows its
+    // stack fails that test, with the seed to replay it, instead of killing the whole test
+    // binary (and every later test with it). Issues recorded in the child are reported here.
+    @Test("JSON.parse: mutated and generated texts parse or fail with a positioned error")
+    func jsonTarget() async {
+        let seed = Self.seed
+        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
+            FuzzTests.json(seed: seed)
+        }
+    }
+
+    @Test("NetConf.parse: every failure is a CNIError with a known code; successes are consistent")
+    func netConfTarget() async {
+        let seed = Self.seed
+        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
+            FuzzTests.netConf(seed: seed)
+        }
+    }
+
+    @Test("CNIResult.parse: failures are CNIErrors; a parsed result renders in every version and parses back")
+    func resultTarget() async {
+        let seed = Self.seed
+        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
+            FuzzTests.result(seed: seed)
+        }
+    }
+
+    @Test("CNIEnvironment.parse: failures are code 3 or 4; successes hold valid names")
+    func environmentTarget() async {
+        let seed = Self.seed
+        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
+            FuzzTests.environment(seed: seed)
+        }
     }
 
     /// A failure must be a CNIError with a known code.
@@ -50,9 +85,8 @@ struct FuzzTests {
                 sourceLocation: sourceLocation)
     }
 
-    @Test("JSON.parse: mutated and generated texts parse or fail with a positioned error")
-    func json() {
-        Self.run("JSON.parse", share: 0.2) { rng in
+    static func json(seed: UInt64) {
+        run("JSON.parse", share: 0.2, seed: seed) { rng in
             let bytes = rng.chance(0.3) ? Array(FuzzGen.value(&rng, depth: 0).encoded().utf8)
                 : FuzzMutate.bytes(Array(rng.pick(FuzzCorpus.all).utf8), &rng)
             do {
@@ -72,9 +106,8 @@ struct FuzzTests {
         _ = try? JSON.parse([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])
     }
 
-    @Test("NetConf.parse: every failure is a CNIError with a known code; successes are consistent")
-    func netConf() {
-        Self.run("NetConf.parse", share: 0.35) { rng in
+    static func netConf(seed: UInt64) {
+        run("NetConf.parse", share: 0.35, seed: seed) { rng in
             let bytes: [UInt8]
             switch rng.int(3) {
             case 0: bytes = FuzzMutate.bytes(Array(rng.pick(FuzzCorpus.configs).utf8), &rng)
@@ -93,9 +126,8 @@ struct FuzzTests {
         }
     }
 
-    @Test("CNIResult.parse: failures are CNIErrors; a parsed result renders in every version and parses back")
-    func result() {
-        Self.run("CNIResult.parse", share: 0.3) { rng in
+    static func result(seed: UInt64) {
+        run("CNIResult.parse", share: 0.3, seed: seed) { rng in
             let text = rng.chance(0.5) ? FuzzMutate.structure(rng.pick(FuzzCorpus.results), &rng)
                 : String(decoding: FuzzMutate.bytes(Array(rng.pick(FuzzCorpus.results).utf8), &rng), as: UTF8.self)
             guard let json = try? JSON.parse(Array(text.utf8)) else { return }
@@ -117,9 +149,8 @@ struct FuzzTests {
         }
     }
 
-    @Test("CNIEnvironment.parse: failures are code 3 or 4; successes hold valid names")
-    func environment() {
-        Self.run("CNIEnvironment.parse", share: 0.15) { rng in
+    static func environment(seed: UInt64) {
+        run("CNIEnvironment.parse", share: 0.15, seed: seed) { rng in
             let env = FuzzGen.environment(&rng)
             do {
                 let e = try CNIEnvironment.parse(env)

@@ -12,7 +12,7 @@ struct HarnessRootlessTests {
           .enabled(if: TestConditions.hasReferencePlugins, "needs containernetworking-plugins"),
           .enabled(if: TestConditions.hasIptables, "needs iptables"))
     func lifecycle() throws {
-        let user = try TestUser.ensure()
+        let user = try TestUser.ensure(TestUser.perCheckout("rcni-test"))
         try #require(user.canExecute(Paths.cnitool),
                      "\(user.name) cannot execute \(Paths.cnitool): the checkout must be world-readable")
         let u = ["--user", user.name]
@@ -62,7 +62,9 @@ struct HarnessRootlessTests {
         try #require(addCtr.succeeded, "\(addCtr)")
         let ctrPath = addCtr.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The bind mounts live only in the session's mount namespace.
-        let hostMounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        // Read to EOF (String(contentsOfFile:) returns only the first page of a /proc file).
+        let hostMounts = try #require(Procs.read("/proc/self/mountinfo"))
+        #expect(hostMounts.contains(" / "), "mountinfo read: \(hostMounts.prefix(200))")
         #expect(!hostMounts.contains(hostPath), "netns bind mount leaked into the host mount namespace")
         let listed = tool(["--rootless"] + u + ["netns", "list"])
         #expect(Set(listed.stdout.split(separator: "\n").map(String.init)).isSuperset(of: [hostName, ctrName]), "\(listed)")
@@ -134,7 +136,7 @@ struct HarnessRootlessTests {
 
     /// Alive and not a zombie (a zombie is dead, just not yet reaped).
     private func processAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = Procs.read("/proc/\(pid)/stat"),
               let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].split(separator: " ").first ?? ""
         return state != "Z" && state != "X"

@@ -187,7 +187,11 @@ extension ReliabilityTests {
             let badGC = f.plugin(env: gc, stdin: conf.replacingOccurrences(of: "\"cniVersion\"",
                                                                           with: "\"cni.dev/valid-attachments\":\"x\",\"cniVersion\""))
             #expect(badGC.json?["code"] as? Int == 7, "\(badGC)")
-            let goodGC = f.plugin(env: gc, stdin: conf)
+            // Without the list (which the spec requires) GC is refused, creating nothing.
+            let noListGC = f.plugin(env: gc, stdin: conf)
+            #expect(noListGC.json?["code"] as? Int == 7, "\(noListGC)")
+            let goodGC = f.plugin(env: gc, stdin: conf.replacingOccurrences(of: "\"cniVersion\"",
+                                                                           with: "\"cni.dev/valid-attachments\":[],\"cniVersion\""))
             #expect(goodGC.succeeded, "\(goodGC)")
             #expect(!FileManager.default.fileExists(atPath: stateDir))
             #expect(f.helpers().isEmpty)

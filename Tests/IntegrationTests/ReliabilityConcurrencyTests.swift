@@ -10,26 +10,33 @@ extension ReliabilityTests {
         static let containers = 32
         static let rounds = 2
 
-        @Test("32 containers ADDed in parallel then DELed in parallel, 2 rounds, real bridge chain")
-        func parallelAddDel() throws {
+        @Test("32 containers ADDed in parallel then DELed in parallel (half, then the rest), 2 rounds, real bridge chain",
+              arguments: RootlessNetnsTests.backends)
+        func parallelAddDel(backend: String) throws {
             var f = try RelFixture()
             defer { f.finish() }
-            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-conc")
+            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-conc", backend: backend)
             let netns = try f.makeNetns("pc", count: Self.containers)
             let ids = (0..<Self.containers).map { "rel-conc-\($0)" }
             let fixture = f
             let attachedAt: @Sendable () -> Int = { fixture.attachmentCount(stateDir) }
+            let pause = try #require(f.session.pausePid, "no session")
+            let half = Self.containers / 2
 
             for round in 1...Self.rounds {
-                let sampler = HelperSampler(uid: f.user.uid, attachments: attachedAt)
+                let sampler = StateSampler(uid: f.user.uid, netnsFiles: { fixture.sharedNetnsFiles().count },
+                                           mounts: { RelFixture.sharedNetnsMounts(pause: pause).count },
+                                           attachments: attachedAt)
                 let t0 = Date()
                 let adds = Parallel.run(Self.containers) { i in
                     fixture.cni(conflist, "add", netns[i], containerID: ids[i], timeout: 240)
                 }
                 let addSeconds = Date().timeIntervalSince(t0)
                 // Records only appear while ADDs run (each one after its chain succeeded).
-                let during = sampler.takeCounts()
-                #expect(during == during.sorted() && (during.last ?? 0) <= Self.containers, "round \(round) ADD counts \(during)")
+                let during = sampler.take()
+                let counts = during.map(\.attachedAfter)
+                #expect(counts == counts.sorted() && (counts.last ?? 0) <= Self.containers, "round \(round) ADD counts \(counts)")
+                StateSampler.expectOneNamespace(during, "\(backend) round \(round) ADDs")
                 for (i, r) in adds.enumerated() { #expect(r.succeeded, "round \(round) ADD \(i): \(r)") }
                 // host-local ran in the shared /var/lib/cni under our lock: no address given twice.
                 let addresses = adds.compactMap { RootlessNetnsTests.address($0) }
@@ -49,19 +56,30 @@ extension ReliabilityTests {
                     #expect(ping.succeeded, "\(ping)")
                 }
 
+                // DEL of the first half while the second stays attached: the namespace stays, and
+                // nothing of the first half is left in it (teardown would hide a leak otherwise).
                 let t1 = Date()
-                let dels = Parallel.run(Self.containers) { i in
+                let dels = Parallel.run(half) { i in
                     fixture.cni(conflist, "del", netns[i], containerID: ids[i], timeout: 240)
                 }
-                let delSeconds = Date().timeIntervalSince(t1)
-                let dropping = sampler.takeCounts()
-                #expect(dropping == dropping.sorted(by: >), "round \(round) DEL counts \(dropping)")
                 for (i, r) in dels.enumerated() { #expect(r.succeeded, "round \(round) DEL \(i): \(r)") }
-                let sampled = sampler.stop()
-                #expect(sampled.max <= 1, "round \(round): \(sampled.max) helpers at once")
+                if addresses.count == Self.containers {
+                    let kept = Dictionary(uniqueKeysWithValues: (half..<Self.containers).map { (ids[$0], addresses[$0]) })
+                    f.expectOnly(attached: kept, gone: Array(ids[..<half]), stateDir: stateDir, network: "rootless-bridge",
+                                 "\(backend) round \(round), half DELed")
+                }
+                let rest = Parallel.run(Self.containers - half) { i in
+                    fixture.cni(conflist, "del", netns[half + i], containerID: ids[half + i], timeout: 240)
+                }
+                let delSeconds = Date().timeIntervalSince(t1)
+                for (i, r) in rest.enumerated() { #expect(r.succeeded, "round \(round) DEL \(half + i): \(r)") }
+                let dropping = sampler.stop()
+                let left = dropping.map(\.attachedAfter)
+                #expect(left == left.sorted(by: >), "round \(round) DEL counts \(left)")
+                StateSampler.expectOneNamespace(dropping, "\(backend) round \(round) DELs")
                 #expect(attachedAt() == 0)
                 f.expectClean(stateDir, "after round \(round)")
-                print("reliability: round \(round): \(Self.containers) parallel ADDs in \(String(format: "%.1f", addSeconds)) s, DELs in \(String(format: "%.1f", delSeconds)) s; \(sampled.samples) helper samples, max \(sampled.max)")
+                print("reliability: \(backend) round \(round): \(Self.containers) parallel ADDs in \(String(format: "%.1f", addSeconds)) s, DELs in \(String(format: "%.1f", delSeconds)) s; \(during.count + dropping.count) samples")
             }
         }
 
@@ -75,7 +93,10 @@ extension ReliabilityTests {
             let ids = (0..<n).map { "rel-mix-\($0)" }
             let fixture = f
             let validAll = try Scratch.jsonText(ids.map { ["containerID": $0, "ifname": "eth0"] })
-            let sampler = HelperSampler(uid: f.user.uid)
+            let pause = try #require(f.session.pausePid, "no session")
+            let sampler = StateSampler(uid: f.user.uid, netnsFiles: { fixture.sharedNetnsFiles().count },
+                                       mounts: { RelFixture.sharedNetnsMounts(pause: pause).count },
+                                       attachments: { fixture.attachmentCount(stateDir) })
 
             // 0..<8 attached first.
             let first = Parallel.run(8) { i in fixture.cni(conflist, "add", netns[i], containerID: ids[i]) }
@@ -119,8 +140,7 @@ extension ReliabilityTests {
             // Everyone DELed at once, including the already-deleted ones: all succeed, nothing left.
             let dels = Parallel.run(n) { i in fixture.cni(conflist, "del", netns[i], containerID: ids[i]) }
             for (i, r) in dels.enumerated() { #expect(r.succeeded, "final DEL \(i): \(r)") }
-            let sampled = sampler.stop()
-            #expect(sampled.max <= 1, "\(sampled.max) helpers at once")
+            StateSampler.expectOneNamespace(sampler.stop(), "mixed interleavings")
             f.expectClean(stateDir, "after mixed interleavings")
             // STATUS with nothing attached asks the delegates: fine.
             #expect(f.cni(conflist, "status").succeeded)

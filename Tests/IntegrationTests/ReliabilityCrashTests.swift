@@ -7,33 +7,40 @@ extension ReliabilityTests {
     struct Crashes {
         /// 50 in CI; `RCNI_CRASH_RUNS=500` for a longer hunt (the seed is printed; `RCNI_CRASH_SEED` replays).
         static let crashRuns = ProcessInfo.processInfo.environment["RCNI_CRASH_RUNS"].flatMap(Int.init) ?? 50
-        static let maxDelayMs = 300
 
-        @Test("plugin SIGKILLed at random moments of ADD/DEL (50 runs): next ADD/DEL converges, one helper, lock free, nothing left")
-        func killPluginLoop() throws {
+        @Test("plugin SIGKILLed at calibrated moments of ADD/DEL (50 runs): next ADD/DEL converges, one helper, lock free, nothing left",
+              arguments: RootlessNetnsTests.backends)
+        func killPluginLoop(backend: String) throws {
             var f = try RelFixture()
             defer { f.finish() }
-            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-crash")
+            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-crash", backend: backend)
             let netns = try f.makeNetns("ck", count: 4)
             let seed = ProcessInfo.processInfo.environment["RCNI_CRASH_SEED"].flatMap(UInt32.init) ?? UInt32.random(in: 0..<1_000_000)
             let spec: [String: Any] = [
                 "plugin": Products.rootlessNetns, "config": try f.pluginConf(conflist),
                 "containers": netns.enumerated().map { ["id": "rel-crash-\($0.offset)", "netns": $0.element] },
                 "xdg": f.user.runtimeDir, "cniPath": Products.cniPath, "stateDir": stateDir,
-                "runs": Self.crashRuns, "maxDelayMs": Self.maxDelayMs, "seed": seed,
+                "runs": Self.crashRuns, "seed": seed,
             ]
             let specPath = f.scratch + "/crash.json"
             try Scratch.write(try Scratch.jsonText(spec), to: specPath)
             try f.user.chown(specPath)
             let t0 = Date()
             let r = f.session.exec(["/usr/bin/python3", f.scratch + "/crash_loop.py", specPath],
-                                   timeout: 120 + Double(Self.crashRuns) * 2)
+                                   timeout: 180 + Double(Self.crashRuns) * 3)
             let seconds = Date().timeIntervalSince(t0)
             try #require(r.succeeded, "\(r)")
             let report = try #require(r.json, "\(r)")
             let runs = report["runs"] as? Int ?? 0, killed = report["killed"] as? Int ?? 0
+            let kills = report["kills"] as? [[String: Any]] ?? []
+            let fracs = kills.compactMap { ($0["frac"] as? NSNumber)?.doubleValue }
             #expect(runs == Self.crashRuns)
-            #expect(killed > 0 && killed < runs, "kills should land at varying moments: \(killed)/\(runs)")
+            // Kills land in ADDs and in DELs, early and late in each, and enough operations
+            // complete between them (every 4th run is not killed).
+            #expect(kills.filter { $0["cmd"] as? String == "ADD" }.count >= 3, "killed ADDs: \(kills)")
+            #expect(kills.filter { $0["cmd"] as? String == "DEL" }.count >= 3, "killed DELs: \(kills)")
+            #expect(fracs.filter { $0 < 0.5 }.count >= 2 && fracs.filter { $0 >= 0.5 }.count >= 2, "kill points: \(fracs)")
+            #expect((report["completedAdds"] as? Int ?? 0) >= 2 && (report["completedDels"] as? Int ?? 0) >= 3, "\(report)")
             let failures = report["failures"] as? [Any] ?? []
             #expect(failures.isEmpty, "completed runs failed (seed \(seed)): \(failures)")
             #expect(report["maxHelpers"] as? Int ?? 99 <= 1, "a second helper was running (seed \(seed))")
@@ -41,7 +48,8 @@ extension ReliabilityTests {
             let converge = report["converge"] as? [[String: Any]] ?? []
             #expect(converge.map { $0["helpers"] as? Int ?? -1 } == [0, 1, 0], "helpers after DEL/ADD/DEL all: \(converge)")
             f.expectClean(stateDir, "after the crash loop (seed \(seed))")
-            print("reliability: crash loop: \(runs) runs, \(killed) killed at 0-\(Self.maxDelayMs) ms, loop \(report["loopSeconds"] ?? "?") s, total \(String(format: "%.1f", seconds)) s, seed \(seed)")
+            let quarters = (0..<5).map { q in fracs.filter { min(4, Int($0 * 4)) == q }.count }
+            print("reliability: \(backend) crash loop: \(runs) runs, \(killed) killed, calibration ms \(report["calibration"] ?? "?"), kills per quarter of the op \(quarters) (last: after it), completed ADD/DEL \(report["completedAdds"] ?? "?")/\(report["completedDels"] ?? "?"), loop \(report["loopSeconds"] ?? "?") s, total \(String(format: "%.1f", seconds)) s, seed \(seed)")
         }
 
         /// A stand-in for slirp4netns that takes 5 s to report ready (and then never exits).
@@ -77,13 +85,30 @@ extension ReliabilityTests {
             let slow = try f.pluginConf(conflist, ["backendPath": fakeDir + "/slirp4netns"])
             let netns = try f.makeNetns("ur", count: 2)
 
-            // ADD with the slow helper, SIGKILLed after 1.5 s while it waits for the helper.
+            // ADD with the slow helper, SIGKILLed once its helper runs (polled: no fixed window
+            // that a loaded machine could miss), while it waits for the helper to be ready.
             let env = f.pluginEnv("ADD", containerID: "rel-ur-0", netns: netns[0])
             let vars = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            let killed = f.session.exec(["timeout", "-s", "KILL", "1.5", "/usr/bin/env", "-i"] + vars + [Products.rootlessNetns],
-                                        timeout: 30, input: slow)
-            #expect(killed.status == 137, "\(killed)")
-            let fake = try #require(f.helpers().first { $0.cmdline.first == fakeDir + "/slirp4netns" }, "\(f.helpers())")
+            let confPath = f.scratch + "/slow.json"
+            try Scratch.write(slow, to: confPath)
+            try f.user.chown(confPath)
+            let stdinFrom = "import os, sys; os.dup2(os.open(sys.argv[1], os.O_RDONLY), 0); os.execv(sys.argv[2], sys.argv[2:])"
+            let adding = try Background([Paths.cnitool, "--user", f.user.name, "session", "exec", "--", "/usr/bin/env", "-i"]
+                                        + vars + ["/usr/bin/python3", "-c", stdinFrom, confPath, Products.rootlessNetns], seconds: 60)
+            defer { adding.stop() }
+            var fakeSeen: Procs.Info?
+            let deadline = Date().addingTimeInterval(30)
+            while fakeSeen == nil && Date() < deadline {
+                fakeSeen = f.helpers().first { $0.cmdline.first == fakeDir + "/slirp4netns" }
+                if fakeSeen == nil { usleep(20_000) }
+            }
+            let fake = try #require(fakeSeen, "the slow helper never started: \(f.helpers())")
+            let plugin = try #require(Procs.live(uid: f.user.uid).first { Procs.argv0Name($0) == "rootless-netns" && $0.cmdline.count == 1 },
+                                      "the ADD finished before its helper was ready")
+            _ = Command.run(["kill", "-9", "\(plugin.pid)"], timeout: 10)
+            for _ in 0..<250 where Procs.isAlive(plugin.pid) { usleep(20_000) }
+            #expect(!Procs.isAlive(plugin.pid))
+            #expect(Procs.isAlive(fake.pid), "the helper must outlive the killed plugin for this test")
 
             // The next ADD (normal config, same state dir) must not adopt the half-started helper.
             let add = f.cni(conflist, "add", netns[1], containerID: "rel-ur-1")
@@ -91,7 +116,7 @@ extension ReliabilityTests {
             #expect(!Procs.isAlive(fake.pid), "the unready helper was kept")
             let helpers = f.helpers()
             #expect(helpers.count == 1 && helpers.first?.cmdline.first != fakeDir + "/slirp4netns", "\(helpers)")
-            let port = TCP.randomPort()
+            let port = TCP.freePort()
             let server = try TCP.server(port: port, reply: "ready-helper")
             defer { server.stop() }
             #expect(TCP.waitReady(server))
@@ -103,11 +128,12 @@ extension ReliabilityTests {
             f.expectClean(stateDir, "after DEL")
         }
 
-        @Test("helper SIGKILLed while attached: CHECK says 51, next ADD restarts it, existing containers reach the host again")
-        func helperKilledRealChain() throws {
+        @Test("helper SIGKILLed while attached: CHECK says 51, next ADD restarts it, existing containers reach the host again",
+              arguments: RootlessNetnsTests.backends)
+        func helperKilledRealChain(backend: String) throws {
             var f = try RelFixture()
             defer { f.finish() }
-            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-helper")
+            let (conflist, stateDir) = try f.bridgeConflist(stateDir: "rel-helper", backend: backend)
             let netns = try f.makeNetns("hk", count: 3)
             for i in 0..<2 {
                 let r = f.cni(conflist, "add", netns[i], containerID: "rel-hk-\(i)")
@@ -129,13 +155,14 @@ extension ReliabilityTests {
             #expect(f.cni(conflist, "check", netns[0], containerID: "rel-hk-0").succeeded)
 
             // Every container, the two old ones included, reaches the host's loopback again.
-            let port = TCP.randomPort()
+            let port = TCP.freePort()
             let server = try TCP.server(port: port, reply: "after-restart")
             defer { server.stop() }
             #expect(TCP.waitReady(server))
+            let hostAddr = f.hostAddress(backend: backend, stateDir: stateDir)
             for ns in netns {
                 let r = f.session.exec(["nsenter", "--net=\(ns)", "/usr/bin/python3", "-c", TCP.clientScript,
-                                        "10.0.2.2", "\(port)", "3"], timeout: 20)
+                                        hostAddr, "\(port)", "3"], timeout: 20)
                 #expect(r.stdout.contains("after-restart"), "\(ns): \(r)")
             }
             for i in 0..<3 { #expect(f.cni(conflist, "del", netns[i], containerID: "rel-hk-\(i)").succeeded) }

@@ -61,7 +61,8 @@ extension ReliabilityTests {
             let r = f.cni(bad, "add", netns[0], containerID: "rel-fd-0")
             #expect(Date().timeIntervalSince(t0) < 30, "\(c.name) took too long")
             #expect(!r.succeeded && r.json?["code"] as? Int == c.code, "\(c.name): \(r)")
-            #expect((r.json?["msg"] as? String ?? "").contains(c.msg), "\(r)")
+            let msg = (r.json?["msg"] as? String) ?? ""
+            #expect(msg.contains(c.msg), "\(r)")
             let log = RelPlugin.log(f.plugins)
             let dels = log.filter { $0["command"] as? String == "DEL" }.compactMap { $0["plugin"] as? String }
             for d in c.delegates() { #expect(dels.contains(d["type"] as? String ?? "?"), "rollback DEL of \(d): \(log)") }
@@ -73,11 +74,11 @@ extension ReliabilityTests {
             // With another container attached: it keeps its record and its helper.
             let a = f.cni(good, "add", netns[1], containerID: "rel-fd-1")
             try #require(a.succeeded, "\(c.name): \(a)")
-            let helper = f.helpers().first?.pid
+            let helper = try #require(f.helpers().first?.pid, "\(c.name): no helper for the attached container")
             let r2 = f.cni(bad, "add", netns[0], containerID: "rel-fd-0")
             #expect(r2.json?["code"] as? Int == c.code, "\(c.name): \(r2)")
             #expect(f.attachmentCount(stateDir) == 1)
-            #expect(f.helpers().map(\.pid) == [helper].compactMap { $0 }, "the helper survives")
+            #expect(f.helpers().map(\.pid) == [helper], "the helper survives")
             #expect(f.cni(good, "check", netns[1], containerID: "rel-fd-1").succeeded)
             #expect(f.cni(good, "del", netns[1], containerID: "rel-fd-1").succeeded)
             f.expectClean(stateDir, "\(c.name): after DEL")

@@ -103,11 +103,15 @@ enum RelScripts {
     os.execv(sys.argv[2], sys.argv[2:])
     """#
 
-    /// `crash_loop.py SPEC.json`: runs the plugin binary directly `runs` times, each time for a
-    /// random container with the op its state calls for (ADD when detached; DEL when attached or
-    /// unknown, as a runtime retries DEL after a failure), and SIGKILLs it after a random delay of
-    /// 0..maxDelayMs unless it finished first. After each run: live helpers counted, the lock
-    /// must be free. Then convergence: DEL, ADD, DEL every container without kills. Prints JSON.
+    /// `crash_loop.py SPEC.json`: first times uncontended operations (a cold ADD that makes the
+    /// namespace, a warm ADD, a warm DEL, the last DEL that tears down; the faster of 2). Then runs
+    /// the plugin binary directly `runs` times, each time for a random container with the op its
+    /// state calls for (ADD when detached; DEL when attached or unknown, as a runtime retries DEL
+    /// after a failure), and SIGKILLs it at a point drawn uniformly over 0..1.1x that op's
+    /// calibrated duration. Every 4th run is not killed and alternates ADD and DEL, so enough
+    /// operations complete. Each kill is recorded (op, kind, ms, fraction of the duration).
+    /// After each run: live helpers counted, the lock must be free. Then convergence: DEL, ADD,
+    /// DEL every container without kills. Prints JSON.
     static let crashLoop = #"""
     import fcntl, json, os, random, subprocess, sys, time
     spec = json.load(open(sys.argv[1]))
@@ -125,6 +129,15 @@ enum RelScripts {
         except OSError:
             return False
 
+    HELPERS = {"slirp4netns", "pasta", "passt", "pasta.avx2", "passt.avx2"}
+
+    def argv0(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return os.path.basename(f.read().split(b"\0")[0].decode(errors="replace"))
+        except OSError:
+            return ""
+
     def helpers():
         procs = {}
         for name in os.listdir("/proc"):
@@ -139,7 +152,8 @@ enum RelScripts {
             fields = s[s.rindex(")") + 2:].split()
             procs[int(name)] = (comm, fields[0], int(fields[1]))
         # Ours only: other users' processes (other test suites) show as the overflow uid here.
-        hs = [p for p, (c, st, pp) in procs.items() if c == "slirp4netns" and st not in "ZX" and owned(p)]
+        # By argv[0]'s basename or comm (pasta runs as passt.avx2 on Debian); zombies are dead.
+        hs = [p for p, (c, st, pp) in procs.items() if (c in HELPERS or argv0(p) in HELPERS) and st not in "ZX" and owned(p)]
         return [p for p in hs if procs[p][2] not in hs]
 
     def lock_free():
@@ -173,18 +187,48 @@ enum RelScripts {
             out, err = p.communicate()
             return True, p.returncode, out.decode(errors="replace"), ""
 
-    report = {"runs": 0, "killed": 0, "completed": 0, "failures": [], "maxHelpers": 0,
-              "lockStuck": 0, "delays": [], "converge": []}
+    def timed(c, cmd):
+        t = time.monotonic()
+        killed, rc, out, err = run(c, cmd, 120)
+        return (time.monotonic() - t) * 1000, rc, out, err
+
+    report = {"runs": 0, "killed": 0, "completed": 0, "completedAdds": 0, "completedDels": 0, "failures": [],
+              "maxHelpers": 0, "lockStuck": 0, "kills": [], "calibration": {}, "converge": []}
+    samples = {"coldADD": [], "warmADD": [], "warmDEL": [], "lastDEL": []}
+    a, b = ctrs[0], ctrs[1]
+    for _ in range(2):
+        for kind, c, cmd in (("coldADD", a, "ADD"), ("warmADD", b, "ADD"), ("warmDEL", b, "DEL"), ("lastDEL", a, "DEL")):
+            ms, rc, out, err = timed(c, cmd)
+            samples[kind].append(ms)
+            if rc != 0:
+                report["failures"].append({"run": "calibrate", "cmd": cmd, "ctr": c["id"], "rc": rc, "out": out, "err": err})
+    # The faster of two: kill points then fall inside the operation, not after it.
+    cal = {k: min(v) for k, v in samples.items()}
+    report["calibration"] = {k: round(v) for k, v in cal.items()}
+
     t0 = time.monotonic()
     for i in range(spec["runs"]):
-        c = random.choice(ctrs)
+        others = [x for x in ctrs if state[x["id"]] != "detached"]
+        if i % 4 == 3:
+            # Not killed: alternately an ADD and a DEL when some container allows it.
+            want = "ADD" if (i // 4) % 2 == 0 else "DEL"
+            pool = [x for x in ctrs if (state[x["id"]] == "detached") == (want == "ADD")] or ctrs
+            c = random.choice(pool)
+        else:
+            c = random.choice(ctrs)
         cmd = "ADD" if state[c["id"]] == "detached" else "DEL"
-        delay = random.uniform(0, spec["maxDelayMs"]) / 1000.0
+        alone = not [x for x in others if x["id"] != c["id"]]
+        kind = ("cold" if alone else "warm") + "ADD" if cmd == "ADD" else ("last" if alone else "warm") + "DEL"
+        if i % 4 == 3:
+            delay = 120.0
+        else:
+            delay = random.uniform(0, 1.1 * cal[kind]) / 1000.0
         killed, rc, out, err = run(c, cmd, delay)
         report["runs"] += 1
-        report["delays"].append(round(delay * 1000))
         if killed:
             report["killed"] += 1
+            report["kills"].append({"cmd": cmd, "kind": kind, "ms": round(delay * 1000),
+                                    "frac": round(delay * 1000 / max(1.0, cal[kind]), 2)})
             state[c["id"]] = "unknown"
         else:
             report["completed"] += 1
@@ -192,6 +236,7 @@ enum RelScripts {
                 report["failures"].append({"run": i, "cmd": cmd, "ctr": c["id"], "rc": rc, "out": out, "err": err})
                 state[c["id"]] = "unknown"
             else:
+                report["completedAdds" if cmd == "ADD" else "completedDels"] += 1
                 state[c["id"]] = "attached" if cmd == "ADD" else "detached"
         report["maxHelpers"] = max(report["maxHelpers"], len(helpers()))
         if not lock_free():

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs `count` bodies at once on their own threads (GCD's concurrentPerform would cap the
 /// parallelism at the core count) and returns their results in index order.
@@ -29,45 +30,69 @@ enum Parallel {
     }
 }
 
-/// Samples the helper count (and optionally the attachment count) in the background, every
-/// 50 ms, while parallel work runs.
-final class HelperSampler: @unchecked Sendable {
+/// Samples the shared namespace every 50 ms while parallel work runs: live helpers, shared
+/// netns files, their mounts in the session, and the attachment count read before and after
+/// (so "attached the whole time" is known without reading everything atomically).
+final class StateSampler: @unchecked Sendable {
+    struct Sample: CustomStringConvertible {
+        var helpers = 0, files = 0, mounts = 0, attachedBefore = 0, attachedAfter = 0
+        var attachedThroughout: Bool { attachedBefore > 0 && attachedAfter > 0 }
+        var description: String { "h\(helpers) f\(files) m\(mounts) a\(attachedBefore)-\(attachedAfter)" }
+    }
     private let lock = NSLock()
     private var running = true
-    private var maxSeen = 0
-    private var samples = 0
-    private var counts: [Int] = []
-    private var thread: Thread?
+    private var samples: [Sample] = []
+    private var finished = false
 
-    init(uid: UInt32, attachments: (@Sendable () -> Int)? = nil) {
+    init(uid: UInt32, netnsFiles: @escaping @Sendable () -> Int, mounts: @escaping @Sendable () -> Int,
+         attachments: @escaping @Sendable () -> Int) {
         let t = Thread { [self] in
             while true {
                 lock.lock(); let go = running; lock.unlock()
                 if !go { break }
-                let n = Procs.helpers(uid: uid).count
-                let a = attachments?()
-                lock.lock(); maxSeen = max(maxSeen, n); samples += 1; if let a { counts.append(a) }; lock.unlock()
+                var x = Sample()
+                x.attachedBefore = attachments()
+                x.helpers = Procs.helpers(uid: uid).count
+                x.files = netnsFiles()
+                x.mounts = mounts()
+                x.attachedAfter = attachments()
+                lock.lock(); samples.append(x); lock.unlock()
                 usleep(50_000)
             }
+            lock.lock(); finished = true; lock.unlock()
         }
-        thread = t
         t.start()
     }
 
-    /// Stops sampling; returns the largest helper count seen and the number of samples.
-    func stop() -> (max: Int, samples: Int) {
-        lock.lock(); running = false; lock.unlock()
-        usleep(120_000)
+    /// The samples so far (forgotten: the next phase starts afresh).
+    func take() -> [Sample] {
         lock.lock(); defer { lock.unlock() }
-        return (maxSeen, samples)
+        let c = samples
+        samples = []
+        return c
     }
 
-    /// The attachment counts sampled so far (and forgets them: the next phase starts afresh).
-    func takeCounts() -> [Int] {
-        lock.lock(); defer { lock.unlock() }
-        let c = counts
-        counts = []
-        return c
+    /// Stops sampling (waits for the last sample); returns what was not taken yet.
+    func stop() -> [Sample] {
+        lock.lock(); running = false; lock.unlock()
+        for _ in 0..<200 {
+            lock.lock(); let done = finished; lock.unlock()
+            if done { break }
+            usleep(10_000)
+        }
+        return take()
+    }
+
+    /// Every sample: at most one helper, netns file and mount; while something was attached
+    /// the whole sample: exactly one of each; and at least one such sample (not vacuous).
+    static func expectOneNamespace(_ samples: [Sample], _ where_: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let attached = samples.filter(\.attachedThroughout)
+        #expect(!attached.isEmpty, "\(where_): no sample while attached: \(samples)", sourceLocation: sourceLocation)
+        let bad = attached.filter { $0.helpers != 1 || $0.files != 1 || $0.mounts != 1 }
+        #expect(bad.isEmpty, "\(where_): not exactly one helper/netns file/mount while attached: \(bad)",
+                sourceLocation: sourceLocation)
+        let many = samples.filter { $0.helpers > 1 || $0.files > 1 || $0.mounts > 1 }
+        #expect(many.isEmpty, "\(where_): more than one: \(many)", sourceLocation: sourceLocation)
     }
 }
 
@@ -112,12 +137,38 @@ enum Procs {
         return names.compactMap(Int32.init).compactMap(info).filter { $0.uid == uid && $0.state != "Z" && $0.state != "X" }
     }
 
-    /// Live helpers of `uid`, not counting a helper's own short-lived children.
+    /// Names a helper runs under: argv[0]'s basename or comm. pasta re-execs itself as its
+    /// CPU-specific build, so on Debian it shows as `passt.avx2`/`pasta.avx2`.
+    static let helperNames: Set<String> = ["slirp4netns", "pasta", "passt", "pasta.avx2", "passt.avx2"]
+
+    static func argv0Name(_ p: Info) -> String {
+        p.cmdline.first.map { URL(fileURLWithPath: $0).lastPathComponent } ?? ""
+    }
+
+    static func isHelper(_ p: Info) -> Bool { helperNames.contains(argv0Name(p)) || helperNames.contains(p.comm) }
+
+    /// `rootless-netns __forwarder SOCKET` (pasta's port forwarder inside the shared namespace).
+    static func isForwarder(_ p: Info) -> Bool { p.cmdline.count >= 2 && p.cmdline[1] == "__forwarder" }
+
+    /// Live helpers of `uid` (by argv[0] or comm, zombies excluded), not counting a helper's
+    /// own short-lived children.
     static func helpers(uid: UInt32) -> [Info] {
         let procs = live(uid: uid)
-        let isHelper = { (p: Info) in ["slirp4netns", "pasta", "passt"].contains(p.comm) }
         let helperPids = Set(procs.filter(isHelper).map(\.pid))
         return procs.filter { isHelper($0) && !helperPids.contains($0.ppid) }
+    }
+
+    /// Delegates (reference plugins or fakes) a CNI operation could leave running.
+    static let delegateNames = Set(["bridge", "host-local", "portmap", "firewall", "tuning", "loopback"])
+        .union(RelPlugin.names)
+
+    /// Everything of the shared namespace or its operations still alive for `uid`: helpers,
+    /// forwarders, plugin instances, delegates (a fake delegate runs as `python3 PATH`).
+    static func leftovers(uid: UInt32) -> [Info] {
+        live(uid: uid).filter { p in
+            isHelper(p) || isForwarder(p) || argv0Name(p) == "rootless-netns"
+                || p.cmdline.prefix(2).contains { delegateNames.contains(URL(fileURLWithPath: $0).lastPathComponent) }
+        }
     }
 
     static func isAlive(_ pid: Int32) -> Bool {

@@ -90,7 +90,12 @@ extension ReliabilityTests {
             let ns = try f.makeNetns("pm", count: 1)[0]
             // A runtime running with umask 000, an unusual but valid container ID and ifname.
             let cid = "c.d-e_F9", ifname = "x@y..z"
-            var env = f.pluginEnv("ADD", containerID: cid, netns: ns)
+            // A fresh runtime dir: the netns dir in it is the plugin's own, made under umask 000.
+            let xdg = try Scratch.makeDirectory("rcni-rel-xdg-")
+            f.extraRuntimeDirs.append(xdg)
+            try f.user.chown(xdg)
+            _ = Command.run(["chmod", "0700", xdg], timeout: 10)
+            var env = f.pluginEnv("ADD", containerID: cid, netns: ns, ["XDG_RUNTIME_DIR": xdg])
             env["CNI_IFNAME"] = ifname
             let vars = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             let r = f.session.exec(["/usr/bin/env", "-i"] + vars + ["/usr/bin/python3", f.scratch + "/umask_exec.py", "000",
@@ -127,18 +132,24 @@ extension ReliabilityTests {
                 if m & 0o7777 != 0o600 { bad.append("attachments/\(rec) mode \(String(m, radix: 8))") }
             }
             #expect(bad.isEmpty, "\(bad)")
-            let netnsFile = f.status(stateDir)["netns"] as? String ?? ""
-            let nsAttrs = try? fm.attributesOfItem(atPath: f.containerNetnsDir)
-            #expect(((nsAttrs?[.posixPermissions] as? Int) ?? 0o777) & 0o022 == 0, "netns dir writable by others")
-            #expect(!netnsFile.isEmpty)
+            let netnsDir = xdg + "/netns"
+            let shared = f.sharedNetnsFiles(netnsDir)
+            try #require(shared.count == 1, "shared netns files in \(netnsDir): \(shared)")
+            let netnsFile = netnsDir + "/" + shared[0]
+            let nsAttrs = try fm.attributesOfItem(atPath: netnsDir)
+            let nsMode = (nsAttrs[.posixPermissions] as? Int ?? 0o777) & 0o7777
+            #expect(nsMode & 0o022 == 0, "netns dir \(netnsDir) mode \(String(nsMode, radix: 8))")
+            #expect((nsAttrs[.ownerAccountID] as? NSNumber)?.uint32Value == f.user.uid, "netns dir owner: \(nsAttrs)")
+            let fileAttrs = try fm.attributesOfItem(atPath: netnsFile)
+            #expect(((fileAttrs[.posixPermissions] as? Int ?? 0o777) & 0o022) == 0, "netns file \(fileAttrs)")
 
             let st = f.status(stateDir)
             let listed = (st["attachments"] as? [[String: Any]])?.first
             #expect(listed?["containerID"] as? String == cid && listed?["ifName"] as? String == ifname, "\(st)")
-            var del = f.pluginEnv("DEL", containerID: cid, netns: ns)
+            var del = f.pluginEnv("DEL", containerID: cid, netns: ns, ["XDG_RUNTIME_DIR": xdg])
             del["CNI_IFNAME"] = ifname
             #expect(f.plugin(env: del, stdin: conf).succeeded)
-            f.expectClean(stateDir, "after DEL")
+            f.expectClean(stateDir, netnsDir: netnsDir, "after DEL")
         }
 
         @Test("delegates get CNI_*, PATH and XDG_RUNTIME_DIR only, unless passEnvironment")

@@ -41,7 +41,7 @@ extension ReliabilityTests {
             try #require(addB.succeeded, "\(addB)")
             #expect(f.helpers().count == 1, "\(f.helpers())")
             #expect(f.sharedNetnsMounts().count == 1, "\(f.sharedNetnsMounts())")
-            let port = TCP.randomPort()
+            let port = TCP.freePort()
             let server = try TCP.server(port: port, reply: "fresh-ns")
             defer { server.stop() }
             #expect(TCP.waitReady(server))
@@ -85,7 +85,7 @@ extension ReliabilityTests {
             let addB = f.cni(conflist, "add", netns[1], containerID: "rel-dp-1")
             try #require(addB.succeeded, "\(addB)")
             #expect(f.helpers().count == 1, "\(f.helpers())")
-            let port = TCP.randomPort()
+            let port = TCP.freePort()
             let server = try TCP.server(port: port, reply: "dead-pid")
             defer { server.stop() }
             #expect(TCP.waitReady(server))

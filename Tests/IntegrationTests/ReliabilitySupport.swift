@@ -8,8 +8,7 @@ import Testing
 @Suite("rootless-netns reliability", .serialized,
        .enabled(if: RelConditions.enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
 struct ReliabilityTests {
-    /// RCNI_REL_USER: another user, so that two checkouts can run the suite at once.
-    static let userName = ProcessInfo.processInfo.environment["RCNI_REL_USER"] ?? "rcni-rel"
+    static let userName = TestUser.perCheckout("rcni-rel")
 }
 
 enum RelConditions {
@@ -44,13 +43,24 @@ struct RelFixture {
         try Scratch.write(RelScripts.crashLoop, to: scratch + "/crash_loop.py")
         try Scratch.write(RelScripts.umaskExec, to: scratch + "/umask_exec.py")
         try user.chown(scratch)
+        Self.removeStaleNetnsFiles(user)
         session = try RootlessSession.start(user)
+    }
+
+    /// Shared namespace files an interrupted run left in the user's netns dir (plain files on
+    /// the host: their mounts lived in a session), so one broken test does not fail the next.
+    static func removeStaleNetnsFiles(_ user: TestUser) {
+        let dir = user.runtimeDir + "/netns"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("rootless-netns-") {
+            try? FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
     }
 
     /// Processes of this test user left by an interrupted run (never anyone else's).
     static func killStrays(_ user: TestUser) {
-        for name in ["slirp4netns", "pasta", "rootless-netns", "sleep"] {
-            _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "-x", name], timeout: 10)
+        // By pid, from the same recognition the checks use (pasta runs as passt.avx2).
+        for p in Procs.leftovers(uid: user.uid) + Procs.live(uid: user.uid).filter({ $0.comm == "sleep" }) {
+            _ = Command.run(["kill", "-9", "\(p.pid)"], timeout: 10)
         }
     }
 
@@ -80,11 +90,12 @@ struct RelFixture {
     }
 
     /// The example conflist (reference bridge chain) with a private stateDir.
-    mutating func bridgeConflist(stateDir name: String, version: String = "1.0.0",
+    mutating func bridgeConflist(stateDir name: String, version: String = "1.0.0", backend: String = "slirp4netns",
                                  mutate: (inout [String: Any]) -> Void = { _ in }) throws -> (conflist: String, stateDir: String) {
         let dir = stateDir(name)
         let conf = try Conflists.rootlessBridge(version: version) { p in
             p["stateDir"] = dir
+            p["backend"] = backend
             mutate(&p)
         }
         return (try writeConflist(conf, name: name + ".conflist"), dir)
@@ -156,8 +167,67 @@ struct RelFixture {
     /// Mounts of shared namespaces in the session (none once everything is torn down).
     func sharedNetnsMounts() -> [String] {
         guard let pause = session.pausePid else { return ["(no session)"] }
+        return Self.sharedNetnsMounts(pause: pause)
+    }
+
+    /// The host's loopback as seen from a container: slirp4netns's 10.0.2.2, or pasta's gateway.
+    func hostAddress(backend: String, stateDir: String) -> String {
+        guard backend == "pasta" else { return "10.0.2.2" }
+        let r = session.rootlessNetns(["enter", "--state-dir", stateDir, "--", "ip", "-j", "-4", "route", "show", "default"])
+        let routes = Command.jsonValue(r.stdout) as? [[String: Any]]
+        return (routes?.first?["gateway"] as? String) ?? "unknown-gateway"
+    }
+
+    /// Mounts of shared namespaces in the mount namespace of `pause` (read to EOF).
+    static func sharedNetnsMounts(pause: Int32) -> [String] {
         guard let text = Procs.read("/proc/\(pause)/mountinfo") else { return ["(cannot read /proc/\(pause)/mountinfo)"] }
         return text.split(separator: "\n").map(String.init).filter { $0.contains("/rootless-netns-") }
+    }
+
+    /// What the delegates left inside the shared namespace of `stateDir`: `ip -o link`,
+    /// `iptables -t nat -S` (run there with `rootless-netns enter`) and host-local's leases
+    /// (IP -> container ID) in the state dir's IPAM dir for `network`.
+    struct SharedView: CustomStringConvertible {
+        var links: [String], nat: [String], leases: [String: String]
+        var veths: [String] { links.filter { $0.contains("veth") } }
+        var description: String { "links \(links)\nnat \(nat)\nleases \(leases)" }
+    }
+
+    func sharedView(_ stateDir: String, network: String) -> SharedView {
+        func enter(_ argv: [String]) -> [String] {
+            let r = session.rootlessNetns(["enter", "--state-dir", stateDir, "--"] + argv)
+            return r.succeeded ? r.stdout.split(separator: "\n").map(String.init) : ["(failed: \(r))"]
+        }
+        let dir = stateDir + "/var/lib/cni/networks/" + network
+        var leases: [String: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where name != "lock" && !name.hasPrefix("last_reserved_ip") {
+            let text = (try? String(contentsOfFile: dir + "/" + name, encoding: .utf8)) ?? ""
+            leases[name] = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        }
+        return SharedView(links: enter(["ip", "-o", "link"]), nat: enter(["iptables", "-t", "nat", "-S"]), leases: leases)
+    }
+
+    /// After DELs that left others attached: nothing of the `gone` containers is left in the
+    /// shared namespace (lease, veth, NAT rule), and what the `attached` ones (ID -> IP) hold is
+    /// still there (so the check can see what it looks for).
+    func expectOnly(attached: [String: String], gone: [String], stateDir: String, network: String,
+                    _ where_: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        let v = sharedView(stateDir, network: network)
+        #expect(v.leases == attached.reduce(into: [:]) { $0[$1.value] = $1.key },
+                "\(where_): leases \(v.leases), attached \(attached)", sourceLocation: sourceLocation)
+        #expect(v.veths.count == attached.count, "\(where_): \(v.veths.count) veths for \(attached.count) attached: \(v.links)",
+                sourceLocation: sourceLocation)
+        // iptables -S prints the comment quoted: --comment "name: \"net\" id: \"ID\"".
+        let tag = { (id: String) in "id: \\\"\(id)\\\"" }
+        for id in gone {
+            let rules = v.nat.filter { $0.contains(tag(id)) }
+            #expect(rules.isEmpty, "\(where_): NAT rules of \(id) left: \(rules)", sourceLocation: sourceLocation)
+        }
+        for id in attached.keys {
+            #expect(v.nat.contains { $0.contains(tag(id)) }, "\(where_): no NAT rule of attached \(id): \(v.nat)",
+                    sourceLocation: sourceLocation)
+        }
     }
 
     /// Shared namespace files in a netns dir.
@@ -174,7 +244,8 @@ struct RelFixture {
     /// Nothing of the shared namespace left: no helper, no netns file or mount, state reduced to the lock.
     func expectClean(_ stateDir: String, netnsDir: String? = nil, _ where_: String,
                      sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(helpers().isEmpty, "\(where_): helpers left: \(helpers())", sourceLocation: sourceLocation)
+        let procs = Procs.leftovers(uid: user.uid)
+        #expect(procs.isEmpty, "\(where_): helpers, forwarders or delegates left: \(procs)", sourceLocation: sourceLocation)
         #expect(sharedNetnsFiles(netnsDir).isEmpty, "\(where_): netns files left: \(sharedNetnsFiles(netnsDir))",
                 sourceLocation: sourceLocation)
         #expect(sharedNetnsMounts().isEmpty, "\(where_): mounts left: \(sharedNetnsMounts())", sourceLocation: sourceLocation)
@@ -194,6 +265,7 @@ struct RelFixture {
         }
         session.stop()
         Self.killStrays(user)
+        Self.removeStaleNetnsFiles(user)
         for dir in stateDirs + extraRuntimeDirs { Scratch.removeDirectory(dir) }
         for p in netns { try? FileManager.default.removeItem(atPath: p) }
         Scratch.removeDirectory(scratch)

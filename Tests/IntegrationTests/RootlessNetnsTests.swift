@@ -16,7 +16,7 @@ struct RootlessNetnsTests {
         let scratch: String
         var netns: [String] = []
 
-        init(userName: String = "rcni-netns") throws {
+        init(userName: String = TestUser.perCheckout("rcni-netns")) throws {
             user = try TestUser.ensure(userName)
             // Strays of an earlier, interrupted run of this test user (never anyone else's).
             _ = Command.run(["pkill", "-9", "-u", "\(user.uid)", "-f", "slirp4netns|pasta|passt|__forwarder"], timeout: 10)
@@ -79,11 +79,10 @@ struct RootlessNetnsTests {
 
     static func helperPid(_ status: [String: Any]) -> Int? { (status["helper"] as? [String: Any])?["pid"] as? Int }
 
-    /// Live helper processes (slirp4netns, pasta/passt) of the test user.
+    /// Live helper processes (slirp4netns, pasta/passt, by argv[0] or comm; zombies are dead:
+    /// this VM's init reaps orphans late) of the test user.
     static func slirpProcesses(_ user: TestUser) -> [String] {
-        // Zombies are dead (this VM's init reaps orphans late), so they do not count.
-        let r = Command.run(["pgrep", "-u", "\(user.uid)", "-a", "slirp4netns|pasta|passt"], timeout: 10)
-        return r.stdout.split(separator: "\n").map(String.init).filter { !$0.contains("<defunct>") }
+        Procs.helpers(uid: user.uid).map(\.description)
     }
 
     static let backends: [String] = ["slirp4netns", "pasta"].filter {
@@ -149,7 +148,7 @@ struct RootlessNetnsTests {
         #expect(f.cni(conflist, "check", b).succeeded)
 
         // allowHostLoopback: A reaches a server on host 127.0.0.1 via 10.0.2.2.
-        let hostPort = TCP.randomPort()
+        let hostPort = TCP.freePort()
         let server = try TCP.server(port: hostPort, reply: "hello-host")
         defer { server.stop() }
         #expect(TCP.waitReady(server))
@@ -175,12 +174,10 @@ struct RootlessNetnsTests {
         #expect(!FileManager.default.fileExists(atPath: netnsFile), "netns file \(netnsFile) left")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: stateDir)) ?? []
         #expect(left == ["lock"], "state left: \(left)")
-        if let pause = f.session.pausePid {
-            // (String(contentsOfFile:) stops at the first 4 KiB of a /proc file: read it whole.)
-            let mounts = String(decoding: FileHandle(forReadingAtPath: "/proc/\(pause)/mountinfo")?.readDataToEndOfFile() ?? Data(),
-                                as: UTF8.self)
-            #expect(!mounts.contains("rootless-netns"), "mounts left in the session")
-        }
+        let pause = try #require(f.session.pausePid, "no session to look for mounts in")
+        let mounts = try #require(Procs.read("/proc/\(pause)/mountinfo"))
+        #expect(mounts.contains(" / "), "mountinfo read: \(mounts.prefix(200))")
+        #expect(!mounts.contains("rootless-netns"), "mounts left in the session")
 
         // DEL again, and DEL of an unknown container, succeed and create nothing.
         #expect(f.cni(conflist, "del", b).succeeded)
@@ -197,7 +194,8 @@ struct RootlessNetnsTests {
         defer { f.finish() }
         let conflist = try Conflists.write(try Conflists.rootlessBridge { $0["backend"] = backend }, to: f.scratch)
         let a = try f.container("pa-"), b = try f.container("pb-")
-        let (tcpA, tcpB, udpB) = (TCP.randomPort(), TCP.randomPort() + 1, TCP.randomPort() + 2)
+        let ports = TCP.freePorts(3)
+        let (tcpA, tcpB, udpB) = (ports[0], ports[1], ports[2])
         func caps(_ mappings: [(Int, Int, String)]) -> String {
             let items = mappings.map { #"{"hostPort":\#($0.0),"containerPort":\#($0.1),"protocol":"\#($0.2)","hostIP":"127.0.0.1"}"# }
             return #"{"portMappings":[\#(items.joined(separator: ","))]}"#
@@ -253,7 +251,7 @@ struct RootlessNetnsTests {
         }
         let conflist = try Conflists.write(conf, to: f.scratch)
         let a = try f.container("nl-")
-        let hostPort = TCP.randomPort()
+        let hostPort = TCP.freePort()
         let server = try TCP.server(port: hostPort, reply: "hello-host")
         defer { server.stop() }
         #expect(TCP.waitReady(server))
@@ -282,7 +280,8 @@ struct RootlessNetnsTests {
 
         let pid = try #require(Self.helperPid(f.status()))
         _ = Command.run(["kill", "-9", "\(pid)"], timeout: 10)
-        usleep(200_000)
+        for _ in 0..<250 where Procs.isAlive(Int32(pid)) { usleep(20_000) }
+        #expect(!Procs.isAlive(Int32(pid)), "helper \(pid) survived SIGKILL")
         let check = f.cni(conflist, "check", a)
         #expect(!check.succeeded, "\(check)")
         #expect(check.stdout.contains("\"code\":51") || check.stdout.contains("not running"), "\(check)")
@@ -293,7 +292,7 @@ struct RootlessNetnsTests {
         let newPid = try #require(Self.helperPid(f.status()))
         #expect(newPid != pid)
         #expect(f.cni(conflist, "check", a).succeeded)
-        let hostPort = TCP.randomPort()
+        let hostPort = TCP.freePort()
         let server = try TCP.server(port: hostPort, reply: "back")
         defer { server.stop() }
         #expect(TCP.waitReady(server))

@@ -162,8 +162,56 @@ enum TCP {
         return FileManager.default.fileExists(atPath: bg.readyFile)
     }
 
-    /// A port from a random high range; collisions are unlikely and tests retry a bind failure.
-    static func randomPort() -> Int { Int.random(in: 20000...29999) }
+    /// A loopback port free for TCP and UDP right now, picked by the kernel (bind to port 0):
+    /// suites running in parallel never draw the same one, as they could from a random range.
+    static func freePort() -> Int {
+        for _ in 0..<100 {
+            guard let port = bindZero(SOCK_STREAM), bound(SOCK_DGRAM, port) else { continue }
+            return port
+        }
+        return Int.random(in: 20000...29999)  // not reached on a sane host; the test then shows the bind error
+    }
+
+    /// `count` distinct free ports.
+    static func freePorts(_ count: Int) -> [Int] {
+        var ports: [Int] = []
+        while ports.count < count {
+            let p = freePort()
+            if !ports.contains(p) { ports.append(p) }
+        }
+        return ports
+    }
+
+    /// Kept for callers written before `freePort()`.
+    static func randomPort() -> Int { freePort() }
+
+    private static func loopback(_ port: Int) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = in_port_t(UInt16(port).bigEndian)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return a
+    }
+
+    /// Binds a socket of `type` to 127.0.0.1:`port` and closes it; the port it got, or nil.
+    private static func bindPort(_ type: __socket_type, _ port: Int) -> Int? {
+        let fd = socket(AF_INET, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var a = loopback(port)
+        let ok = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard ok == 0 else { return nil }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let got = withUnsafeMutablePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return got == 0 ? Int(UInt16(bigEndian: a.sin_port)) : nil
+    }
+
+    private static func bindZero(_ type: __socket_type) -> Int? { bindPort(type, 0) }
+    private static func bound(_ type: __socket_type, _ port: Int) -> Bool { bindPort(type, port) == port }
 }
 
 /// The example conflist with test-specific changes applied.

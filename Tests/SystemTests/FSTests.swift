@@ -113,11 +113,15 @@ import Testing
         #expect(FS.exists(dir.sub("mnt/on-tmpfs")))
     }
 
-    @Test func identity() {
-        #expect(Identity.environment()["PATH"] != nil || Identity.environment().isEmpty == false)
-        if Identity.euid == 0 && (try? FS.readText("/proc/self/uid_map"))?.contains("4294967295") == true {
-            #expect(Identity.inInitialUserNamespace)
-        }
+    @Test func identity() throws {
+        // environ as getenv(3) sees it, entry for entry.
+        let env = Identity.environment()
+        #expect(!env.isEmpty)
+        for (k, v) in env { #expect(getenv(k).map { String(cString: $0) } == v, "\(k)") }
+        // The initial namespace maps exactly 0 0 4294967295; anything else (a rootless session) is not.
+        let map = try FS.readText("/proc/self/uid_map").split(separator: "\n")
+            .map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(Identity.inInitialUserNamespace == (map == ["0 0 4294967295"]), "uid_map \(map)")
     }
 
     @Test func systemErrorDescription() {

@@ -19,12 +19,12 @@ import Testing
         _ = consume again
     }
 
-    @Test func exclusiveAcrossProcesses() throws {
+    // flock(1) from util-linux holds the lock in another process.
+    @Test(.enabled(if: FS.isExecutable("/usr/bin/flock"), "needs /usr/bin/flock (util-linux)"))
+    func exclusiveAcrossProcesses() throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.sub("lock")
-        // flock(1) from util-linux holds the lock in another process.
-        guard FS.isExecutable("/usr/bin/flock") else { return }
         let holder = try Daemons.start(DaemonRequest(path: "/usr/bin/flock", argv: ["flock", path, "sleep", "30"]))
         defer {
             kill(-holder.pid, SIGKILL)  // the group: flock's sleep child holds the lock fd too

@@ -35,6 +35,14 @@ struct TestUser: Sendable {
         return try u.prepared()
     }
 
+    /// `base` plus a short hash of this checkout's build directory ("rcni-rel-3fa2"): test runs
+    /// of different checkouts on one machine get different users, so one run's stray cleanup
+    /// (which kills the user's helpers and session) never hits another's.
+    static func perCheckout(_ base: String) -> String {
+        let h = Products.binDir.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        return base + "-" + String(h & 0xffff, radix: 16)
+    }
+
     /// The user's passwd entry, or nil.
     static func lookup(_ name: String) -> TestUser? {
         guard let pw = getpwnam(name) else { return nil }
