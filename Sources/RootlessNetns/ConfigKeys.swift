@@ -6,7 +6,8 @@ import JSON
 enum ConfigKeys {
     /// The plugin's own keys.
     static let plugin = ["backend", "backendPath", "mtu", "cidr", "enableIPv6", "allowHostLoopback", "stateDir",
-                         "mode", "delegates", "delegateTimeout", "readyTimeout", "passEnvironment"]
+                         "mode", "delegates", "delegateTimeout", "readyTimeout", "passEnvironment",
+                         "portForwarder", "maxConnectionsPerForward"]
     /// Keys of every plugin entry (CNI spec) and the ones runtimes inject (libcni: runtimeConfig,
     /// prevResult; CRI-O/podman: args).
     static let standard = ["cniVersion", "cniVersions", "name", "type", "capabilities", "runtimeConfig",

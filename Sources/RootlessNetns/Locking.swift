@@ -12,6 +12,10 @@ import System
 /// - **chains byte** (byte 0, shared): held by every chain inside the namespace. Teardown needs
 ///   it exclusively, so it never runs while any chain is inside.
 ///
+/// - **network setup byte** (byte 2^41 + hash of the network name, exclusive): taken after the
+///   state lock is released by ADDs that found no attachment of their network yet, so a
+///   network's first chains (which create its bridge and iptables chains) run one at a time.
+///
 /// Order: container byte, then state lock, then chains byte (taken under the state lock, where
 /// it never waits: only teardown takes it exclusively, also under the state lock, without
 /// waiting). Delegates inherit the byte-range locks, so an orphaned delegate of a killed plugin
@@ -75,6 +79,24 @@ extension Operation {
     }
 
     func leaveChains() { held.ranges?.unlock(Self.chainsByte) }
+
+    /// The byte serialising a network's first chains (see addShared); above every container byte.
+    var networkSetupByte: Int64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in chain.name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return (1 << 41) + Int64(h % (1 << 40))
+    }
+
+    /// Waits (without the state lock) for the network's setup byte.
+    func lockNetworkSetup() throws(RootlessError) {
+        guard let ranges = held.ranges else { return }
+        do { try ranges.lock(networkSetupByte, shared: false, timeoutMs: context.lockTimeoutMs) } catch {
+            if error.isTimeout { throw .lockTimeout(context.state.chainLocks) }
+            throw .system(error)
+        }
+    }
+
+    func unlockNetworkSetup() { held.ranges?.unlock(networkSetupByte) }
 
     /// Another attachment's byte, if nobody operates on it now (GC, reaping); nil: skip it.
     func tryContainer(_ other: AttachmentKey) -> Int64? {

@@ -36,7 +36,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     /// (concurrently with other containers' chains); forwards and the record under it again.
     func addShared(_ op: Operation, mappings: [PortMapping]) throws(RootlessError) -> CNIResult {
         let env = op.request.env
-        let (helper, backend, invoker) = try op.locked { () throws(RootlessError) -> (HelperRecord, any HelperBackend, DelegateInvoker) in
+        let (helper, backend, invoker, first) = try op.locked { () throws(RootlessError) -> (HelperRecord, any HelperBackend, DelegateInvoker, Bool) in
             // Starting the helper is part of the ADD: if it fails, nothing of it may stay behind
             // (a namespace mounted, a helper record) unless other containers use them.
             let helper: HelperRecord, backend: any HelperBackend
@@ -56,8 +56,14 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             try op.enterChains()
             // Attachments whose container namespace provably no longer exists (never DELed).
             reapGone(op, invoker: invoker)
-            return (helper, backend, invoker)
+            let first = !((try? op.attachments.list()) ?? []).contains { $0.network == op.chain.name }
+            return (helper, backend, invoker, first)
         }
+        // A network's first chains in the namespace create what all its containers share
+        // (bridge, iptables chains): the reference plugins race on that (firewall's
+        // `iptables -N CNI-FORWARD`: File exists), so they run one at a time until one is recorded.
+        if first { try op.lockNetworkSetup() }
+        defer { if first { op.unlockNetworkSetup() } }
         let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
                                                                guestAddress: helper.guestAddress)
         var result: CNIResult

@@ -44,7 +44,8 @@ struct ForwardRestoreTests {
             if parts[1] == "builtin" { Self.dropPortmap(&p) }
         }, to: f.scratch)
         let a = try f.container("fra-"), b = try f.container("frb-")
-        let portA = TCP.randomPort(), portB = TCP.randomPort() + 10_000
+        let ports = TCP.freePorts(2)
+        let portA = ports[0], portB = ports[1]
         let addA = f.cni(conflist, "add", a, capArgs: Self.caps(portA))
         try #require(addA.succeeded, "\(addA)")
         let sA = try f.serverInContainer(a, script: TCP.serverScript, port: 8080, reply: "from-A")
