@@ -58,8 +58,11 @@ struct StateDir {
         try prepareLayout()
     }
 
-    /// Opens (creating) and verifies the state directory; from here on it is used by fd.
+    /// Opens (creating) and verifies the state directory once; from here on it is used by fd.
+    /// Never re-opened by path within one invocation: after an ancestor was swapped for a
+    /// symlink, a second resolution would lead somewhere else.
     func prepareRoot() throws(RootlessError) {
+        if box.handle != nil { return }
         box.handle = try Self.openPrivate(root, what: "stateDir", create: true)
     }
 

@@ -107,7 +107,7 @@ extension ReliabilityTests {
             let gc = f.cni(conflist, "gc", extra: ["--valid-attachments", keep])
             #expect(gc.succeeded, "\(gc)")
             let records = (try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/attachments")) ?? []
-            #expect(records.filter { $0.hasSuffix(".json") } == ["rel-gd-1@eth0.json"], "\(records)")
+            #expect(records.filter { $0.hasSuffix(".json") } == ["relnet+rel-gd-1@eth0.json"], "\(records)")
             #expect(f.helpers().isEmpty, "GC started a helper: \(f.helpers())")
 
             let add = f.cni(conflist, "add", ns[2], containerID: "rel-gd-2")
