@@ -347,6 +347,11 @@ int cshim_socket_in_netns(const char *netns_path, int family, int type, int prot
 
 int cshim_socket_netns(int sock) { return ioctl(sock, SIOCGSKNS); }
 
+int cshim_socket_netns_cookie(int sock, uint64_t *cookie) {
+    socklen_t len = sizeof *cookie;
+    return getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+}
+
 int cshim_is_nsfs(const char *path) {
     struct statfs sfs;
     if (statfs(path, &sfs) < 0) return -1;

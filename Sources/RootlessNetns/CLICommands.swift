@@ -23,7 +23,7 @@ extension CLI {
         }
         // Attachments whose container namespace is provably gone: the next ADD or GC (or
         // `rootless-netns gc`) releases them.
-        let reapable: [JSON] = FS.exists(context.state.root) ? RootlessNetnsPlugin.reapable(store).map {
+        let reapable: [JSON] = FS.exists(context.state.root) ? RootlessNetnsPlugin.reapable(store, sharedNetnsPath: context.netnsPath).map {
             ["network": .string($0.key.network), "containerID": .string($0.key.containerID),
              "ifName": .string($0.key.ifName), "why": .string($0.why)]
         } : []

@@ -65,7 +65,8 @@ extension RootlessNetnsPlugin {
         // holds the same namespace: after a reuse of the path, a delegate's DEL would otherwise
         // remove the interface of whatever container lives there now.
         if let record, env.netns.isEmpty {
-            let liveness = record.netnsIdentity?.liveness(path: record.netns, mountNamespace: NetnsIdentity.mountNamespace())
+            let vantage = NetnsIdentity.Vantage.current(sharedNetnsPath: op.context.netnsPath)
+            let liveness = record.netnsIdentity?.liveness(path: record.netns, from: vantage)
             if liveness == nil || liveness == .alive { env.netns = record.netns }
         }
         env = op.delegateEnv(env)
@@ -120,15 +121,15 @@ extension RootlessNetnsPlugin {
 
     /// Recorded attachments whose container namespace is provably gone, with the reason.
     static func reapable(_ op: Operation) -> [(key: AttachmentKey, record: Attachment, why: String)] {
-        reapable(op.attachments)
+        reapable(op.attachments, sharedNetnsPath: op.context.netnsPath)
     }
 
-    static func reapable(_ store: AttachmentStore) -> [(key: AttachmentKey, record: Attachment, why: String)] {
-        let mnt = NetnsIdentity.mountNamespace()
+    static func reapable(_ store: AttachmentStore, sharedNetnsPath: String) -> [(key: AttachmentKey, record: Attachment, why: String)] {
+        let vantage = NetnsIdentity.Vantage.current(sharedNetnsPath: sharedNetnsPath)
         var found: [(AttachmentKey, Attachment, String)] = []
         for key in (try? store.list()) ?? [] {
             guard let record = (try? store.load(key)) ?? nil, let identity = record.netnsIdentity,
-                  case .gone(let why) = identity.liveness(path: record.netns, mountNamespace: mnt) else { continue }
+                  case .gone(let why) = identity.liveness(path: record.netns, from: vantage) else { continue }
             found.append((key, record, why))
         }
         return found

@@ -86,7 +86,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                                         delegates: op.context.config.delegates,
                                         capabilityArgs: capabilityArgs, result: result,
                                         hostForwards: forwards)
-                record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns)
+                record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns, sharedNetnsPath: op.context.netnsPath)
                 try op.attachments.save(record)
             } catch {
                 _ = backend.removeForwards(forwards, context: op.context)

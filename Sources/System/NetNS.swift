@@ -60,6 +60,19 @@ public enum NetnsSocket {
         }
     }
 
+    /// The kernel's never-reused id (SO_NETNS_COOKIE) of the network namespace mounted at
+    /// `netnsPath`, read from a throwaway socket made inside it. Namespace inode numbers are
+    /// recycled as soon as a namespace is freed, so only the cookie tells one instance from a
+    /// later one that got the same inode.
+    public static func cookie(netnsPath: String) throws(SystemError) -> UInt64 {
+        let socket = try open(netnsPath: netnsPath, family: AF_UNIX, type: Int32(SOCK_DGRAM.rawValue), proto: 0)
+        var cookie: UInt64 = 0
+        if cshim_socket_netns_cookie(socket.raw, &cookie) != 0 {
+            throw SystemError.last("getsockopt SO_NETNS_COOKIE in netns", netnsPath)
+        }
+        return cookie
+    }
+
     /// The network namespace `socket` belongs to (`ioctl(2)` SIOCGSKNS, then `fstat(2)`): compare
     /// its `dev`/`ino` with `FS.stat` of a netns path to check where a socket lives. EPERM for a
     /// namespace owned by another user namespace (the host netns in a rootless session).

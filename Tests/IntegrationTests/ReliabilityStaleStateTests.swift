@@ -154,10 +154,19 @@ extension ReliabilityTests {
             let old = try f.makeNetns("or", count: 1)[0]
             let addOld = f.cni(conflist, "add", old, containerID: "rel-or-old")
             try #require(addOld.succeeded, "\(addOld)")
+            let oldMountNS = f.session.pausePid.flatMap(Self.mountNamespace)
             // The session ends (its mounts go) and the helper dies with the machine, say.
             f.session.stop()
             for h in f.helpers() { _ = Command.run(["kill", "-9", "\(h.pid)"], timeout: 10) }
+            // The kernel hands a freed namespace inode number to the next namespace made, so the
+            // new session's mount namespace often gets the old one's number (and reaping then
+            // worked by accident: CI got a new number and the old record stayed). Mount
+            // namespaces held meanwhile take the freed numbers: the new session gets a new one.
+            let holders = Self.holdMountNamespaces(8)
+            defer { for pid in holders { _ = Command.run(["kill", "-9", "\(pid)"], timeout: 10) } }
             _ = try RootlessSession.start(f.user)
+            let newMountNS = f.session.pausePid.flatMap(Self.mountNamespace)
+            #expect(oldMountNS != nil && newMountNS != nil, "mount namespaces: \(String(describing: oldMountNS)) → \(String(describing: newMountNS))")
             let left = f.stateLeft(stateDir) ?? []
             #expect(left.contains("attachments") && left.contains("helper.json"), "\(left)")
             #expect(f.helpers().isEmpty)
@@ -166,8 +175,9 @@ extension ReliabilityTests {
             let add = f.cni(conflist, "add", new, containerID: "rel-or-new")
             try #require(add.succeeded, "\(add)")
             #expect(f.helpers().count == 1)
-            // The old container's namespace file is left without its mount: provably gone, so the
-            // new ADD released it (state v2 reaping).
+            // The shared namespace it was attached in is gone (a new one has another netns
+            // cookie), so its veth pair is too: the new ADD released it, whatever the new
+            // session's mount namespace inode (\(oldMountNS == newMountNS ? "recycled" : "new") here).
             #expect(f.attachmentCount(stateDir) == 1, "the old record is released by the next ADD")
             // The old container's DEL (its namespace is gone) and the new one's both succeed.
             let delOld = f.cni(conflist, "del", old, containerID: "rel-or-old")
@@ -233,6 +243,34 @@ extension ReliabilityTests {
             let delB = run("DEL", 1)
             #expect(delB.succeeded, "\(delB)")
             f.expectClean(xdg + "/rootless-netns", netnsDir: xdg + "/netns", "after DEL")
+        }
+
+        /// The mount namespace of `pid` ("mnt:[4026532…]").
+        static func mountNamespace(_ pid: Int32) -> String? {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt")
+        }
+
+        /// `count` idle processes, each in a mount namespace of its own (made and waited for by
+        /// python, which closes every inherited fd: a Foundation child keeps the test's internal
+        /// sockets and stalls it); their pids.
+        static func holdMountNamespaces(_ count: Int) -> [Int32] {
+            let script = """
+            import os, subprocess, sys, time
+            mine = os.readlink("/proc/self/ns/mnt")
+            ps = [subprocess.Popen(["unshare", "--mount", "sleep", "120"], start_new_session=True,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                  for _ in range(int(sys.argv[1]))]
+            deadline = time.time() + 5
+            for p in ps:
+                while time.time() < deadline:
+                    try:
+                        if os.readlink(f"/proc/{p.pid}/ns/mnt") != mine: break
+                    except OSError: break
+                    time.sleep(0.01)
+            print(" ".join(str(p.pid) for p in ps))
+            """
+            let r = Command.run(["python3", "-c", script, "\(count)"], timeout: 30)
+            return r.stdout.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         }
     }
 }

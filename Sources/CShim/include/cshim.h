@@ -128,6 +128,10 @@ int cshim_socket_in_netns(const char *netns_path, int family, int type, int prot
 /// ioctl(sock, SIOCGSKNS): an O_CLOEXEC fd of the network namespace a socket belongs to.
 int cshim_socket_netns(int sock);
 
+/// SO_NETNS_COOKIE of a socket's network namespace: a 64-bit id the kernel never reuses while it
+/// runs (unlike nsfs inode numbers, which are recycled at once). 0 or -1 with errno.
+int cshim_socket_netns_cookie(int sock, uint64_t *cookie);
+
 /// statfs(2) f_type == NSFS_MAGIC (<linux/magic.h>). 1 yes, 0 no, -1 error (errno).
 int cshim_is_nsfs(const char *path);
 /// umount2(path, MNT_DETACH if detach).
