@@ -128,8 +128,9 @@ import Testing
         #expect(try Processes.signalIfMatches(d.pid, expected: id, signal: 0) == true)
 
         let start = Sys2.nowMs()
-        try Processes.terminate(d.pid, expected: id, graceMs: 2000)
-        #expect(Sys2.nowMs() - start < 1500)  // sleep dies on SIGTERM, no need to wait for the grace
+        try Processes.terminate(d.pid, expected: id, graceMs: 30_000)
+        // sleep dies on SIGTERM: no wait for the grace (a margin wide enough for any load).
+        #expect(Sys2.nowMs() - start < 15_000)
         #expect(!Processes.isAlive(d.pid))
         #expect(Processes.identity(of: d.pid) == nil)
         id.pid = d.pid
@@ -147,7 +148,7 @@ import Testing
         let start = Sys2.nowMs()
         try Processes.terminate(d.pid, expected: id, graceMs: 300)
         let elapsed = Sys2.nowMs() - start
-        #expect(elapsed >= 250 && elapsed < 3000)
+        #expect(elapsed >= 250 && elapsed < 20_000)  // the grace, then KILL (not forever)
         #expect(!Processes.isAlive(d.pid))
     }
 }

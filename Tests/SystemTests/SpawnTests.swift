@@ -43,7 +43,7 @@ import Testing
         let elapsed = Sys2.nowMs() - start
         #expect(r.timedOut)
         #expect(r.status == .signaled(SIGKILL))
-        #expect(elapsed < 3000)
+        #expect(elapsed < 20_000)  // not the grandchild's 30 s
     }
 
     @Test func missingBinaryReportsExecve() throws {
