@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),
         .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect", "NetlinkTestSupport"]),
         // Root/namespaces/unprivileged-user tests; each says what it needs via .enabled(if:).
-        .testTarget(name: "IntegrationTests", dependencies: []),
+        .testTarget(name: "IntegrationTests", dependencies: [], exclude: ["Fixtures"]),
     ]
 )
