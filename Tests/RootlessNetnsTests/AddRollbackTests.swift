@@ -6,7 +6,7 @@ import Testing
 /// ADD's rollback (Plugin.swift addShared) over fake delegates, backend and namespace.
 @Suite struct AddRollbackTests {
     @Test func failingDelegateRollsBackWithThePartialResult() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2", "f3"))
         w.delegates.fail("f2", on: .add, code: 11)
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func rollbackKeepsTheNamespaceOfOtherAttachments() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2"))
         try w.add("c0", conf)
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func recordThatCannotBeSavedRemovesForwardsAndRollsBack() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2"),
                                 runtimeConfig: ["portMappings": [["hostPort": 8080, "containerPort": 80, "protocol": "tcp"]]])
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func failingForwardsRollBackTheChain() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2"),
                                 runtimeConfig: ["portMappings": [["hostPort": 8080, "containerPort": 80]]])
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func successfulAddIsRecordedAndKeepsTheNamespace() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2"))
         let result = try w.add("c1", conf)

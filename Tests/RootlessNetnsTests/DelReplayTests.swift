@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func delReplaysTheRecordedChainAfterTheConflistChanged() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         try w.add("c1", try recordedConfig(w))
         let changed = try w.config(version: "1.1.0",
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func failingChainDelKeepsTheRecordForTheRetry() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try recordedConfig(w)
         try w.add("c1", conf)
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func corruptRecordGetsABestEffortDelAndIsDropped() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         try w.add("c1", try recordedConfig(w))
         let key = AttachmentKey(network: "net1", containerID: "c1", ifName: "eth0")
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func onlyTheLastDelTearsDown() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1"))
         let other = try w.config(network: "net2", delegates: delegateList("h1"))
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func delWithoutRecordRunsTheCurrentChainAndSucceeds() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let conf = try w.config(delegates: delegateList("f1", "f2"))
         try w.add("c1", conf)

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func gcReleasesOnlyItsNetworksUnlistedAttachments() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         let net1 = try gcConfig(w, valid: nil), net2 = try gcConfig(w, network: "net2", valid: nil)
         for c in ["a", "b", "c"] { try w.add(c, net1) }
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func gcWithoutValidAttachmentsIsRefused() throws {
-        let w = FakeWorld()
+        let w = try FakeWorld()
         defer { w.cleanup() }
         try w.add("a", try gcConfig(w, valid: nil))
         let e = cniError { try w.gc(try gcConfig(w, valid: nil)) }

@@ -2,6 +2,7 @@ import CNI
 import JSON
 import System
 @testable import RootlessNetns
+import TestSupport
 
 /// Delegates that run nowhere: each call is recorded, ADD appends an interface named after
 /// the delegate to its prevResult (so a partial result is told from a full one), failures
@@ -131,7 +132,7 @@ final class FakeNetns: SharedNamespace {
 
 /// The plugin over fakes and a real, private state dir (locks and records are the real ones).
 struct FakeWorld {
-    let dir = TempDir("rlu-ops")
+    let dir: TempDir
     let delegates = FakeDelegates()
     let backend = FakeBackend()
     let netns: FakeNetns
@@ -139,9 +140,10 @@ struct FakeWorld {
     /// As a rootless runtime would pass it; CNI_NETNS is our own namespace (an nsfs file anyone can open).
     let containerNetns = "/proc/self/ns/net"
 
-    init() {
+    init() throws {
+        dir = try TempDir("rlu-ops")
         netns = FakeNetns(backend: backend)
-        dir.mkdir("xdg")
+        try dir.mkdir("xdg")
     }
 
     func cleanup() { dir.cleanup() }
