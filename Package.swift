@@ -34,14 +34,16 @@ let package = Package(
 
         .testTarget(name: "JSONTests", dependencies: ["JSON", "CJansson"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
-        .testTarget(name: "SystemTests", dependencies: ["System"]),
+        // What several test targets share (TempDir).
+        .target(name: "TestSupport", dependencies: ["System"], path: "Tests/TestSupport"),
+        .testTarget(name: "SystemTests", dependencies: ["System", "TestSupport"]),
         // Recorded/recording netlink sockets for tests (replayed kernel replies, fixture capture).
         .target(name: "NetlinkTestSupport", dependencies: ["Netlink"], path: "Tests/NetlinkTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTestSupport", "CNetlinkShim"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns"]),
+        .testTarget(name: "RootlessNetnsTests", dependencies: ["RootlessNetns", "TestSupport"]),
         .testTarget(name: "NetstatInspectTests", dependencies: ["NetstatInspect", "NetlinkTestSupport"]),
         // Root/namespaces/unprivileged-user tests; each says what it needs via .enabled(if:).
-        .testTarget(name: "IntegrationTests", dependencies: []),
+        .testTarget(name: "IntegrationTests", dependencies: [], exclude: ["Fixtures"]),
     ]
 )

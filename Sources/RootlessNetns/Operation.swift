@@ -10,7 +10,9 @@ struct Operation {
     var chain: PluginChain
     /// The chain locks while the operation holds them (delegates inherit them; see Locking.swift).
     let held = HeldLocks()
-    var netns: SharedNetns { SharedNetns(context: context) }
+    /// Delegates, helper backend, shared namespace (fakes in unit tests).
+    var deps: OperationDeps
+    var netns: any SharedNamespace { deps.netns(context) }
     var attachments: AttachmentStore { AttachmentStore(state: context.state) }
     var key: AttachmentKey {
         AttachmentKey(network: request.config.name, containerID: request.env.containerID, ifName: request.env.ifName)
@@ -20,16 +22,24 @@ struct Operation {
     /// again on every DEL, and a parser depth limit must never make it unreadable.
     static let maxNesting = 64
 
-    init(_ request: CNIRequest, hostEnv: [String: String]) throws(RootlessError) {
+    init(_ request: CNIRequest, hostEnv: [String: String], deps: OperationDeps = .system) throws(RootlessError) {
         let config: RootlessConfig
         do { config = try RootlessConfig.parse(request.config) } catch { throw .cni(error) }
         self.request = request
+        self.deps = deps
         context = try Context(config: config, hostEnv: hostEnv)
         chain = PluginChain(name: request.config.name, version: request.config.version, plugins: config.delegates)
     }
 
     /// The invoker for the delegates: inside the shared namespace, or directly.
-    func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
+    func invoker(inside: Bool) throws(RootlessError) -> DelegateInvoker { try deps.invoker(self, inside) }
+
+    /// The configured helper backend (for forwards outside ADD's `ensureUp`).
+    func backend() throws(RootlessError) -> any HelperBackend { try deps.backend(context) }
+
+    /// The production invoker: delegates spawned (entering the shared namespace when `inside`),
+    /// holding the chain locks, each recorded as it starts.
+    func systemInvoker(inside: Bool) throws(RootlessError) -> DelegateInvoker {
         var enter: EnterSpec?
         if inside { enter = try EnterPlan.make(context: context, containerNetns: request.env.netns).enterSpec }
         var executor = DelegateExecutor(enter: enter, timeoutMs: context.config.delegateTimeout * 1000,
@@ -108,6 +118,38 @@ struct Operation {
     }
 
 }
+
+/// What an operation reaches beyond its state dir: the delegates, the helper backend, the
+/// shared namespace and its helper. `.system` is the production wiring; unit tests pass fakes
+/// (Tests/RootlessNetnsTests/OperationFakes.swift), so rollback, replay and GC run without
+/// root or namespaces. Locks and records stay real either way.
+struct OperationDeps {
+    var invoker: (_ op: Operation, _ inside: Bool) throws(RootlessError) -> DelegateInvoker
+    var backend: (_ context: Context) throws(RootlessError) -> any HelperBackend
+    var netns: (_ context: Context) -> any SharedNamespace
+
+    static var system: OperationDeps {
+        OperationDeps(
+            invoker: { (op, inside) throws(RootlessError) -> DelegateInvoker in try op.systemInvoker(inside: inside) },
+            backend: { (context) throws(RootlessError) -> any HelperBackend in try Backends.resolve(context: context) },
+            netns: { SharedNetns(context: $0) })
+    }
+}
+
+/// The shared namespace's lifecycle as the verbs use it (callers hold the state lock).
+protocol SharedNamespace {
+    var path: String { get }
+    /// Our namespace is mounted at `path`.
+    var isMounted: Bool { get }
+    func health() -> SharedNetns.Health
+    /// The namespace exists and its helper runs (started or restarted as needed).
+    func ensureUp() throws(RootlessError) -> (HelperRecord, any HelperBackend)
+    func writeResolvConf(helper: HelperRecord) throws(RootlessError)
+    /// Unmount and remove the namespace, stop the helper, remove state; collects errors.
+    func teardown() -> [RootlessError]
+}
+
+extension SharedNetns: SharedNamespace {}
 
 extension JSON {
     /// Depth of the deepest array/object (a scalar is 0).

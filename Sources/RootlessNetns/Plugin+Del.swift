@@ -4,7 +4,7 @@ import System
 
 extension RootlessNetnsPlugin {
     public func del(_ request: CNIRequest) throws {
-        let op = try Operation(request, hostEnv: hostEnv)
+        let op = try Operation(request, hostEnv: hostEnv, deps: deps)
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) in
                 try op.chain.del(invoker, env: request.env, prevResult: request.config.prevResult,
@@ -86,7 +86,7 @@ extension RootlessNetnsPlugin {
     func releaseRecord(_ op: Operation, key: AttachmentKey, record: Attachment?, corrupt: Bool,
                        chainErrors: [RootlessError], nsUp: Bool) -> [RootlessError] {
         var errors: [RootlessError] = []
-        if let record, nsUp, let backend = try? Backends.resolve(context: op.context) {
+        if let record, nsUp, let backend = try? op.backend() {
             errors += backend.removeForwards(record.hostForwards, context: op.context)
         }
         guard record != nil || corrupt else { return errors }

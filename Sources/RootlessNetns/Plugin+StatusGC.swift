@@ -5,11 +5,11 @@ extension RootlessNetnsPlugin {
     /// 50: the helper binary is missing or user namespaces are unusable; 51: containers are
     /// attached but the helper died; otherwise the delegates' STATUS.
     public func status(_ request: CNIRequest) throws {
-        let op = try Operation(request, hostEnv: hostEnv)
+        let op = try Operation(request, hostEnv: hostEnv, deps: deps)
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) in try op.chain.status(invoker, env: request.env) }
         }
-        _ = try Backends.resolve(context: op.context)
+        _ = try op.backend()
         if let max = try? FS.readText("/proc/sys/user/max_user_namespaces"), max.trimmingCharacters == "0" {
             throw CNIError(.pluginNotAvailable, "user namespaces are disabled (user.max_user_namespaces = 0)")
         }
@@ -33,7 +33,7 @@ extension RootlessNetnsPlugin {
     /// when nothing of any network is left. Other networks sharing the state dir are never
     /// touched, and a GC without the list (which the spec requires) is refused.
     public func gc(_ request: CNIRequest) throws {
-        let op = try Operation(request, hostEnv: hostEnv)
+        let op = try Operation(request, hostEnv: hostEnv, deps: deps)
         let valid = try request.config.validAttachments()
         guard op.context.shared else {
             return try runDirect(op) { (invoker) throws(CNIError) in

@@ -6,13 +6,17 @@ import System
 /// helper, in which the delegate chain runs (podman v4's rootless netns as a CNI plugin).
 public struct RootlessNetnsPlugin: CNIPlugin {
     let hostEnv: [String: String]
+    /// Delegates, backend, shared namespace: the real ones, fakes in unit tests.
+    let deps: OperationDeps
 
-    public init(hostEnv: [String: String]) { self.hostEnv = hostEnv }
+    public init(hostEnv: [String: String]) { self.init(hostEnv: hostEnv, deps: .system) }
+
+    init(hostEnv: [String: String], deps: OperationDeps) { self.hostEnv = hostEnv; self.deps = deps }
 
     public var supportedVersions: [CNIVersion] { CNIVersion.all }
 
     public func add(_ request: CNIRequest) throws -> CNIResult {
-        let op = try Operation(request, hostEnv: hostEnv)
+        let op = try Operation(request, hostEnv: hostEnv, deps: deps)
         try op.validateContainerNetns()
         let mappings = try PortMapping.parseAll(request.config.runtimeValue("portMappings"),
                                                 allowIPv6: op.context.config.portForwarder == .builtin)
@@ -114,7 +118,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     }
 
     public func check(_ request: CNIRequest) throws {
-        let op = try Operation(request, hostEnv: hostEnv)
+        let op = try Operation(request, hostEnv: hostEnv, deps: deps)
         try op.validateContainerNetns()
         guard op.context.shared else {
             guard let prev = request.config.prevResult else {
@@ -147,7 +151,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                                                prevResult: request.config.prevResult ?? record.result,
                                                capabilityArgs: record.capabilityArgs)
             } catch { throw .cni(error) }
-            if case .up(let helper) = op.netns.health(), let backend = try? Backends.resolve(context: op.context) {
+            if case .up(let helper) = op.netns.health(), let backend = try? op.backend() {
                 let missing = backend.missingForwards(record.hostForwards, record: helper, context: op.context)
                 if !missing.isEmpty { throw .portForward("not in place: \(missing.map(\.key).joined(separator: ", "))") }
             }

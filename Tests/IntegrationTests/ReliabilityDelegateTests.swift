@@ -43,7 +43,7 @@ extension ReliabilityTests {
             defer { f.finish() }
             let netns = try f.makeNetns("fd", count: 2)
             for (i, c) in Self.cases.enumerated() {
-                _ = Command.run(["rm", "-f", f.plugins + "/relfake.jsonl"], timeout: 10)
+                _ = Command.run(["rm", "-f", f.plugins + "/" + FakeDelegate.logName], timeout: 10)
                 try failingDelegate(c, &f, netns: netns, stateDirName: "rel-fail-\(i)")
             }
         }

@@ -1,74 +1,22 @@
 import Foundation
 
-/// A fake delegate (python3) with more behaviours than `FakePlugin`. Config keys:
-///   - `relExit` N, `relMsg`: CNI error JSON with code N, exit N (on `relOn` commands, default all);
-///   - `relHang` COMMAND: sleep 120 s on that command;
-///   - `relGarbage` TEXT (+ `relGarbageExit` N): print TEXT instead of a result, exit N (default 0);
-///   - `relFailStatus` N: STATUS fails with code N.
-/// Each run appends `{"plugin","command","containerID","env": <its whole exec environment>}` to
-/// `relfake.jsonl` next to it (read from /proc/self/environ: python's locale coercion cannot add to it).
-/// ADD prints prevResult when given, else one interface and `relAddress` (default 10.99.0.2/24).
+/// The fake delegate (Fixtures/fake_delegate.py) under the names the reliability suites use
+/// (`relExit`/`relOn`, `relHang`, `relGarbage`, `relFailStatus`, `relAddress`; see its header).
 enum RelPlugin {
     static let names = ["relfake", "relfake2", "relhang", "relgarbage"]
 
     static func install(in dir: String) throws {
-        for n in names { try Scratch.write(source, to: "\(dir)/\(n)", mode: 0o755) }
+        try FakeDelegate.install(in: dir, names: names)
     }
 
     static func log(_ dir: String) -> [[String: Any]] {
-        guard let text = try? String(contentsOfFile: dir + "/relfake.jsonl", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { Command.jsonObject(String($0)) }
+        FakeDelegate.records(dir + "/" + FakeDelegate.logName)
     }
 
     /// A rootless-netns plugin entry (slirp4netns, host loopback off) with these delegates.
     static func rootlessEntry(stateDir: String, delegates: [[String: Any]]) -> [String: Any] {
         ["type": "rootless-netns", "backend": "slirp4netns", "stateDir": stateDir, "delegates": delegates]
     }
-
-    static let source = #"""
-    #!/usr/bin/env python3
-    import json, os, sys, time
-    raw = sys.stdin.read()
-    try:
-        conf = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        conf = {"unparsable": raw[:200]}
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open("/proc/self/environ", "rb") as f:
-        env = dict(kv.split("=", 1) for kv in f.read().decode(errors="replace").split("\0") if "=" in kv)
-    cmd = env.get("CNI_COMMAND", "")
-    with open(os.path.join(here, "relfake.jsonl"), "a") as f:
-        f.write(json.dumps({"plugin": os.path.basename(__file__), "command": cmd,
-                            "containerID": env.get("CNI_CONTAINERID", ""), "env": env}) + "\n")
-    version = conf.get("cniVersion", "1.0.0")
-    if cmd == "VERSION":
-        print(json.dumps({"cniVersion": version, "supportedVersions": ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]}))
-        sys.exit(0)
-    if conf.get("relHang") == cmd:
-        time.sleep(120)
-    on = conf.get("relOn")
-    if "relExit" in conf and (on is None or on == cmd):
-        code = int(conf["relExit"])
-        print(json.dumps({"cniVersion": version, "code": code, "msg": conf.get("relMsg", "rel failure"),
-                          "details": "from " + os.path.basename(__file__)}))
-        sys.exit(code)
-    if cmd == "STATUS" and "relFailStatus" in conf:
-        print(json.dumps({"cniVersion": version, "code": int(conf["relFailStatus"]), "msg": "delegate unavailable"}))
-        sys.exit(1)
-    if "relGarbage" in conf and cmd == "ADD":
-        sys.stdout.write(conf["relGarbage"])
-        sys.exit(int(conf.get("relGarbageExit", 0)))
-    if cmd == "ADD":
-        if "prevResult" in conf:
-            print(json.dumps(conf["prevResult"]))
-        else:
-            ip = {"address": conf.get("relAddress", "10.99.0.2/24"), "interface": 0}
-            if version < "1.0.0":
-                ip["version"] = "4"
-            print(json.dumps({"cniVersion": version,
-                              "interfaces": [{"name": env.get("CNI_IFNAME", ""), "sandbox": env.get("CNI_NETNS", "")}],
-                              "ips": [ip]}))
-    """#
 }
 
 /// Python run inside the session (no shell anywhere).

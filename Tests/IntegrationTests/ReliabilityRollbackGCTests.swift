@@ -4,7 +4,7 @@ import Testing
 extension ReliabilityTests {
     /// Rollback of a failed port forward, DEL after the conflist changed, GC when the shared
     /// namespace is down and GC of the last attachment. Fake delegates log every call
-    /// (`relfake.jsonl`), so each test sees which chain operations really ran.
+    /// (`calls.jsonl`), so each test sees which chain operations really ran.
     @Suite("rollback, replayed DEL and GC")
     struct RollbackGC {
         static func calls(_ f: RelFixture, _ command: String, _ containerID: String) -> [String] {

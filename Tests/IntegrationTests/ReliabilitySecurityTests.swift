@@ -160,7 +160,7 @@ extension ReliabilityTests {
             for pass in [false, true] {
                 let (conflist, stateDir) = try f.fakeConflist(stateDir: "rel-env-\(pass)") { p in p["passEnvironment"] = pass }
                 let conf = try f.pluginConf(conflist)
-                _ = Command.run(["rm", "-f", f.plugins + "/relfake.jsonl"], timeout: 10)
+                _ = Command.run(["rm", "-f", f.plugins + "/" + FakeDelegate.logName], timeout: 10)
                 var env = f.pluginEnv("ADD", containerID: "relenv", netns: ns)
                 env["SECRET_TOKEN"] = "hunter2"
                 env["LD_PRELOAD"] = ""

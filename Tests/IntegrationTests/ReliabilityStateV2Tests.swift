@@ -36,12 +36,12 @@ extension ReliabilityTests {
             try f.user.chown(f.plugins)
         }
 
-        static func log(_ f: RelFixture, _ name: String = "relfake.jsonl") -> [[String: Any]] {
+        static func log(_ f: RelFixture, _ name: String = FakeDelegate.logName) -> [[String: Any]] {
             guard let text = try? String(contentsOfFile: f.plugins + "/" + name, encoding: .utf8) else { return [] }
             return text.split(separator: "\n").compactMap { Command.jsonObject(String($0)) }
         }
 
-        static func dels(_ f: RelFixture, _ name: String = "relfake.jsonl") -> [String] {
+        static func dels(_ f: RelFixture, _ name: String = FakeDelegate.logName) -> [String] {
             log(f, name).filter { $0["command"] as? String == "DEL" }.compactMap { $0["containerID"] as? String }
         }
 
@@ -70,7 +70,7 @@ extension ReliabilityTests {
             #expect(f.cni(net2, "add", ns[2], containerID: "g-c").succeeded)
             #expect(f.attachmentCount(dir) == 4)
 
-            _ = Command.run(["rm", "-f", f.plugins + "/relfake.jsonl"], timeout: 10)
+            _ = Command.run(["rm", "-f", f.plugins + "/" + FakeDelegate.logName], timeout: 10)
             let gc = f.cni(net1, "gc", extra: ["--valid-attachments", #"[{"containerID":"g-a","ifname":"eth0"}]"#])
             #expect(gc.succeeded, "\(gc)")
             // Only stnet1's g-c went; stnet2's attachments (including its own g-c) stay.
@@ -98,7 +98,7 @@ extension ReliabilityTests {
             let (conflist, dir) = try f.fakeConflist(stateDir: "rel-v2-gcnolist")
             let ns = try f.makeNetns("v2n", count: 1)
             #expect(f.cni(conflist, "add", ns[0], containerID: "n-a").succeeded)
-            _ = Command.run(["rm", "-f", f.plugins + "/relfake.jsonl"], timeout: 10)
+            _ = Command.run(["rm", "-f", f.plugins + "/" + FakeDelegate.logName], timeout: 10)
             let out = f.plugin(env: f.pluginEnv("GC", containerID: ""), stdin: try f.pluginConf(conflist))
             #expect(!out.succeeded)
             #expect(out.json?["code"] as? Int == 7, "\(out)")
@@ -218,7 +218,7 @@ extension ReliabilityTests {
             let names = [ns[0], ns[1]].map { URL(fileURLWithPath: $0).lastPathComponent }
             #expect(f.session.exec(["/usr/bin/python3", f.scratch + "/netns_batch.py", "del", f.containerNetnsDir] + names,
                                    timeout: 60).succeeded)
-            _ = Command.run(["rm", "-f", f.plugins + "/relfake.jsonl"], timeout: 10)
+            _ = Command.run(["rm", "-f", f.plugins + "/" + FakeDelegate.logName], timeout: 10)
 
             #expect(f.cni(net1, "add", ns[3], containerID: "p-new").succeeded)
             #expect(Set(Self.dels(f)) == ["p-gone1", "p-gone2"], "\(Self.log(f))")

@@ -3,6 +3,7 @@ import JSON
 import System
 import Testing
 @testable import RootlessNetns
+import TestSupport
 
 /// Bad input through the real dispatcher: everything here must fail before any state is touched.
 @Suite struct DispatchTests {
@@ -32,8 +33,8 @@ import Testing
         (#""backendPath":"slirp4netns","#, "backendPath"),
         (#""mode":"maybe","#, "mode"),
     ])
-    func invalidConfigFailsBeforeState(fragment: String, field: String) {
-        let t = TempDir("rlu-dispatch")
+    func invalidConfigFailsBeforeState(fragment: String, field: String) throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         for command in ["ADD", "DEL", "CHECK"] {
             let out = run(command, config: config(t, fragment))
@@ -46,8 +47,8 @@ import Testing
     }
 
     @Test(arguments: ["[]", #"[{"type":"rootless-netns"}]"#, #"[{"type":"/bin/sh"}]"#, #"{"type":"bridge"}"#])
-    func invalidDelegatesFailBeforeState(delegates: String) {
-        let t = TempDir("rlu-dispatch")
+    func invalidDelegatesFailBeforeState(delegates: String) throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run(config: config(t, delegates: delegates))
         #expect(out.error?.code == 7)
@@ -62,8 +63,8 @@ import Testing
         #expect(!FS.exists("relative"))
     }
 
-    @Test func badPortMappingsFailBeforeState() {
-        let t = TempDir("rlu-dispatch")
+    @Test func badPortMappingsFailBeforeState() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let conf = pluginJSON(#""stateDir":"\#(t.path)/state","mode":"always","capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":0,"containerPort":80}]},"#)
         let out = run(config: conf, env: ["CNI_NETNS": ""])
@@ -76,16 +77,16 @@ import Testing
     }
 
     @Test(arguments: ["eth0/1", "", ".", "..", "a:b", "has space", "sixteen-chars-xx"])
-    func badIfName(ifName: String) {
-        let t = TempDir("rlu-dispatch")
+    func badIfName(ifName: String) throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run(config: config(t), env: ["CNI_IFNAME": ifName])
         #expect(out.error?.code == 4, "\(ifName): \(out.stdout)")
         #expect(!t.exists("state"))
     }
 
-    @Test func emptyContainerIDIsUnknownContainer() {
-        let t = TempDir("rlu-dispatch")
+    @Test func emptyContainerIDIsUnknownContainer() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run(config: config(t), env: ["CNI_CONTAINERID": ""])
         #expect(out.error?.code == 3, "\(out.stdout)")
@@ -93,8 +94,8 @@ import Testing
     }
 
     @Test(arguments: ["-leading-dash", "has/slash", "a@b", "sp ace"])
-    func badContainerID(id: String) {
-        let t = TempDir("rlu-dispatch")
+    func badContainerID(id: String) throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run(config: config(t), env: ["CNI_CONTAINERID": id])
         #expect(out.error?.code == 4, "\(id): \(out.stdout)")
@@ -102,18 +103,18 @@ import Testing
     }
 
     @Test(arguments: ["ADD", "CHECK"])
-    func netnsNotANamespace(command: String) {
-        let t = TempDir("rlu-dispatch")
+    func netnsNotANamespace(command: String) throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
-        t.file("not-a-netns", "")
+        try t.file("not-a-netns", "")
         let out = run(command, config: config(t), env: ["CNI_NETNS": t.path + "/not-a-netns"])
         #expect(out.error?.code == 4, "\(out.stdout)")
         #expect(out.error?.msg.contains("CNI_NETNS") == true)
         #expect(!t.exists("state"))
     }
 
-    @Test func netnsMissingOrRelative() {
-        let t = TempDir("rlu-dispatch")
+    @Test func netnsMissingOrRelative() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         for netns in [t.path + "/missing", "relative/netns"] {
             let out = run(config: config(t), env: ["CNI_NETNS": netns])
@@ -124,8 +125,8 @@ import Testing
     }
 
     /// DEL of something never added must succeed and create nothing.
-    @Test func delWithoutStateSucceedsAndCreatesNothing() {
-        let t = TempDir("rlu-dispatch")
+    @Test func delWithoutStateSucceedsAndCreatesNothing() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run("DEL", config: config(t), env: ["CNI_NETNS": ""])
         #expect(out.exitCode == 0, "\(out.stdout)")
@@ -133,8 +134,8 @@ import Testing
         #expect(!t.exists("state"))
     }
 
-    @Test func gcWithoutStateSucceeds() {
-        let t = TempDir("rlu-dispatch")
+    @Test func gcWithoutStateSucceeds() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let conf = #"{"cniVersion":"1.1.0","name":"rootless","type":"rootless-netns","stateDir":"\#(t.path)/state","mode":"always","delegates":[{"type":"bridge"}],"cni.dev/valid-attachments":[]}"#
         let out = run("GC", config: conf)
@@ -145,7 +146,7 @@ import Testing
     /// State v2 regression: a GC without the list used to treat it as "nothing is valid" and
     /// release every attachment of every network.
     @Test func gcWithoutValidAttachmentsIsRefused() throws {
-        let t = TempDir("rlu-dispatch")
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let conf = #"{"cniVersion":"1.1.0","name":"rootless","type":"rootless-netns","stateDir":"\#(t.path)/state","mode":"always","delegates":[{"type":"bridge"}]}"#
         let out = run("GC", config: conf)
@@ -156,8 +157,8 @@ import Testing
         #expect(!t.exists("state"))
     }
 
-    @Test func errorVersionFollowsConfig() {
-        let t = TempDir("rlu-dispatch")
+    @Test func errorVersionFollowsConfig() throws {
+        let t = try TempDir("rlu-dispatch")
         defer { t.cleanup() }
         let out = run(config: config(t, #""mtu":1,"#))
         let json = try? JSON.parse(Array(out.stdout.utf8))

@@ -1,49 +1,50 @@
 import Testing
 @testable import RootlessNetns
+import TestSupport
 
 /// /etc/resolv.conf resolution against a real fake tree in a temp directory: logical paths are
 /// mapped under the temp root, link texts stay as written (absolute ones stay logical).
 @Suite struct ResolvConfLocatorTests {
-    func resolve(_ build: (TempDir) -> Void, start: String = "/etc/resolv.conf") throws -> String {
-        let tree = TempDir("rlu-tree")
+    func resolve(_ build: (TempDir) throws -> Void, start: String = "/etc/resolv.conf") throws -> String {
+        let tree = try TempDir("rlu-tree")
         defer { tree.cleanup() }
-        build(tree)
+        try build(tree)
         return try ResolvConfLocator(readLink: fakeReadLink(root: tree.path)).resolve(start)
     }
 
     @Test func plainFile() throws {
-        #expect(try resolve { $0.file("etc/resolv.conf", "nameserver 1.1.1.1\n") } == "/etc/resolv.conf")
+        #expect(try resolve { try $0.file("etc/resolv.conf", "nameserver 1.1.1.1\n") } == "/etc/resolv.conf")
     }
 
     @Test func defaultStartIsEtcResolvConf() throws {
-        let tree = TempDir("rlu-tree")
+        let tree = try TempDir("rlu-tree")
         defer { tree.cleanup() }
-        tree.file("etc/resolv.conf")
+        try tree.file("etc/resolv.conf")
         #expect(try ResolvConfLocator(readLink: fakeReadLink(root: tree.path)).resolve() == "/etc/resolv.conf")
     }
 
     /// systemd-resolved: stop at the first path under /run; do not follow stub-resolv.conf's own link.
     @Test func absoluteLinkIntoRunStopsAtFirstPathUnderRun() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/run/systemd/resolve/stub-resolv.conf")
-            t.link("run/systemd/resolve/stub-resolv.conf", to: "resolv.conf")
-            t.file("run/systemd/resolve/resolv.conf")
+            try t.link("etc/resolv.conf", to: "/run/systemd/resolve/stub-resolv.conf")
+            try t.link("run/systemd/resolve/stub-resolv.conf", to: "resolv.conf")
+            try t.file("run/systemd/resolve/resolv.conf")
         }
         #expect(target == "/run/systemd/resolve/stub-resolv.conf")
     }
 
     @Test func relativeLinkIntoRun() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "../run/resolvconf/resolv.conf")
-            t.file("run/resolvconf/resolv.conf")
+            try t.link("etc/resolv.conf", to: "../run/resolvconf/resolv.conf")
+            try t.file("run/resolvconf/resolv.conf")
         }
         #expect(target == "/run/resolvconf/resolv.conf")
     }
 
     @Test func relativeLinkWithinEtc() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "resolvconf/run/resolv.conf")
-            t.file("etc/resolvconf/run/resolv.conf")
+            try t.link("etc/resolv.conf", to: "resolvconf/run/resolv.conf")
+            try t.file("etc/resolvconf/run/resolv.conf")
         }
         #expect(target == "/etc/resolvconf/run/resolv.conf")
     }
@@ -51,16 +52,16 @@ import Testing
     /// macOS-style /etc -> /private/etc: a symlinked directory component is resolved too (#12461).
     @Test func symlinkedDirectoryComponent() throws {
         let target = try resolve { t in
-            t.link("etc", to: "/sysconf")
-            t.file("sysconf/resolv.conf")
+            try t.link("etc", to: "/sysconf")
+            try t.file("sysconf/resolv.conf")
         }
         #expect(target == "/sysconf/resolv.conf")
     }
 
     @Test func relativeSymlinkedDirectoryComponent() throws {
         let target = try resolve { t in
-            t.link("etc", to: "private/etc")
-            t.file("private/etc/resolv.conf")
+            try t.link("etc", to: "private/etc")
+            try t.file("private/etc/resolv.conf")
         }
         #expect(target == "/private/etc/resolv.conf")
     }
@@ -68,28 +69,28 @@ import Testing
     /// Debian's /var/run -> /run in the middle of a link target.
     @Test func directoryLinkIntoRunInsideTarget() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/var/run/NetworkManager/resolv.conf")
-            t.link("var/run", to: "../run")
-            t.file("run/NetworkManager/resolv.conf")
+            try t.link("etc/resolv.conf", to: "/var/run/NetworkManager/resolv.conf")
+            try t.link("var/run", to: "../run")
+            try t.file("run/NetworkManager/resolv.conf")
         }
         #expect(target == "/run/NetworkManager/resolv.conf")
     }
 
     @Test func chainOutsideRun() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/a")
-            t.link("a", to: "/b")
-            t.link("b", to: "c")
-            t.file("c")
+            try t.link("etc/resolv.conf", to: "/a")
+            try t.link("a", to: "/b")
+            try t.link("b", to: "c")
+            try t.file("c")
         }
         #expect(target == "/c")
     }
 
     @Test func chainThatEndsUnderRun() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/opt/dns/resolv.conf")
-            t.link("opt/dns/resolv.conf", to: "../../run/dns/resolv.conf")
-            t.link("run/dns/resolv.conf", to: "/elsewhere")   // never followed
+            try t.link("etc/resolv.conf", to: "/opt/dns/resolv.conf")
+            try t.link("opt/dns/resolv.conf", to: "../../run/dns/resolv.conf")
+            try t.link("run/dns/resolv.conf", to: "/elsewhere")   // never followed
         }
         #expect(target == "/run/dns/resolv.conf")
     }
@@ -97,22 +98,22 @@ import Testing
     @Test func loopThrowsTooManyLinks() throws {
         #expect(throws: ResolvConfLocator.TooManyLinks.self) {
             _ = try resolve { t in
-                t.link("etc/resolv.conf", to: "/a")
-                t.link("a", to: "/b")
-                t.link("b", to: "/a")
+                try t.link("etc/resolv.conf", to: "/a")
+                try t.link("a", to: "/b")
+                try t.link("b", to: "/a")
             }
         }
     }
 
     @Test func selfLoopThrowsTooManyLinks() throws {
         #expect(throws: ResolvConfLocator.TooManyLinks.self) {
-            _ = try resolve { t in t.link("etc/resolv.conf", to: "resolv.conf") }
+            _ = try resolve { t in try t.link("etc/resolv.conf", to: "resolv.conf") }
         }
     }
 
     @Test func tooManyLinksNamesTheStart() throws {
         do {
-            _ = try resolve { t in t.link("etc/resolv.conf", to: "/etc/resolv.conf") }
+            _ = try resolve { t in try t.link("etc/resolv.conf", to: "/etc/resolv.conf") }
             Issue.record("expected TooManyLinks")
         } catch let e as ResolvConfLocator.TooManyLinks {
             #expect(e.path == "/etc/resolv.conf")
@@ -124,9 +125,9 @@ import Testing
     @Test func linkLimit() throws {
         func chain(_ n: Int) throws -> String {
             try resolve { t in
-                t.link("etc/resolv.conf", to: "/l1")
-                for i in 1..<n { t.link("l\(i)", to: "/l\(i + 1)") }
-                t.file("l\(n)")
+                try t.link("etc/resolv.conf", to: "/l1")
+                for i in 1..<n { try t.link("l\(i)", to: "/l\(i + 1)") }
+                try t.file("l\(n)")
             }
         }
         #expect(try chain(255) == "/l255")
@@ -136,24 +137,24 @@ import Testing
     /// The stub file may not exist yet (resolved restarting): under /run we create it ourselves.
     @Test func danglingLinkUnderRunIsReturned() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/run/systemd/resolve/stub-resolv.conf")
+            try t.link("etc/resolv.conf", to: "/run/systemd/resolve/stub-resolv.conf")
         }
         #expect(target == "/run/systemd/resolve/stub-resolv.conf")
     }
 
     @Test func danglingLinkOutsideRunThrows() throws {
         #expect(throws: FakeTreeError.self) {
-            _ = try resolve { t in t.link("etc/resolv.conf", to: "/nowhere/resolv.conf") }
+            _ = try resolve { t in try t.link("etc/resolv.conf", to: "/nowhere/resolv.conf") }
         }
     }
 
     @Test func missingResolvConfThrows() throws {
-        #expect(throws: FakeTreeError.self) { _ = try resolve { t in t.mkdir("etc") } }
+        #expect(throws: FakeTreeError.self) { _ = try resolve { t in try t.mkdir("etc") } }
     }
 
     @Test func uncleanStartAndLinkTexts() throws {
         let target = try resolve({ t in
-            t.link("etc/resolv.conf", to: "//run/./x/../resolvconf//resolv.conf")
+            try t.link("etc/resolv.conf", to: "//run/./x/../resolvconf//resolv.conf")
         }, start: "/etc//./resolv.conf")
         #expect(target == "/run/resolvconf/resolv.conf")
     }
@@ -161,8 +162,8 @@ import Testing
     /// A link to "/run" itself followed by more components.
     @Test func linkToRunDirectory() throws {
         let target = try resolve { t in
-            t.link("etc", to: "/run/etc")
-            t.file("run/etc/resolv.conf")
+            try t.link("etc", to: "/run/etc")
+            try t.file("run/etc/resolv.conf")
         }
         #expect(target == "/run/etc/resolv.conf")
     }
@@ -170,9 +171,9 @@ import Testing
     /// "/runner" is not under /run.
     @Test func runPrefixIsAComponentMatch() throws {
         let target = try resolve { t in
-            t.link("etc/resolv.conf", to: "/runner/resolv.conf")
-            t.link("runner/resolv.conf", to: "/real")
-            t.file("real")
+            try t.link("etc/resolv.conf", to: "/runner/resolv.conf")
+            try t.link("runner/resolv.conf", to: "/real")
+            try t.file("real")
         }
         #expect(target == "/real")
     }

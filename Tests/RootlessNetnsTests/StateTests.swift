@@ -4,6 +4,7 @@ import JSON
 import System
 import Testing
 @testable import RootlessNetns
+import TestSupport
 
 @Suite struct StateDirTests {
     let s = StateDir(root: "/run/user/1000/rootless-netns")
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func prepareCreatesPrivateLayout() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path + "/a/b/state")
         try state.prepare()
@@ -42,20 +43,20 @@ import Testing
     }
 
     @Test func prepareRefusesSymlink() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.mkdir("real")
+        try t.mkdir("real")
         _ = chmod(t.path + "/real", 0o700)
-        t.link("state", to: t.path + "/real")
+        try t.link("state", to: t.path + "/real")
         let e = cniError { try StateDir(root: t.path + "/state").prepare() }
         #expect(e?.code == 7)
         #expect(e?.msg.contains("symlink") == true)
     }
 
     @Test func prepareRefusesWorldWritable() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.mkdir("state")
+        try t.mkdir("state")
         _ = chmod(t.path + "/state", 0o777)
         let e = cniError { try StateDir(root: t.path + "/state").prepare() }
         #expect(e?.code == 7)
@@ -63,26 +64,26 @@ import Testing
     }
 
     @Test func prepareRefusesFile() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.file("state", "x")
+        try t.file("state", "x")
         let e = cniError { try StateDir(root: t.path + "/state").prepare() }
         #expect(e?.code == 7)
         #expect(e?.msg.contains("not a directory") == true)
     }
 
     @Test func removeAllButLockKeepsLock() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path + "/state")
         try state.prepare()
-        t.file("state/lock")
-        t.file("state/helper.json", "{}")
-        t.file("state/attachments/c@eth0.json", "{}")
+        try t.file("state/lock")
+        try t.file("state/helper.json", "{}")
+        try t.file("state/attachments/c@eth0.json", "{}")
         // Temp files of a run killed mid-write go too; a user's file does not.
-        t.file("state/resolv.conf.tmp-4242", "x")
-        t.file("state/helper.json.tmp-7", "x")
-        t.file("state/notes.txt", "mine")
+        try t.file("state/resolv.conf.tmp-4242", "x")
+        try t.file("state/helper.json.tmp-7", "x")
+        try t.file("state/notes.txt", "mine")
         #expect(state.removeAllButLock().isEmpty)
         #expect(try FS.listDirectory(state.root) == ["lock", "notes.txt"])
         #expect(StateDir(root: t.path + "/missing").removeAllButLock().isEmpty)
@@ -154,12 +155,12 @@ import Testing
     }
 
     @Test func storeSaveLoadListRemove() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let store = AttachmentStore(dir: t.path + "/attachments")
         #expect(try store.list().isEmpty)           // missing dir: nothing attached
         #expect(try store.load(k("abc123", "eth0")) == nil)
-        t.mkdir("attachments")
+        try t.mkdir("attachments")
 
         let a = sample(), b = sample(cid: "def456", ifName: "net1")
         try store.save(a)
@@ -172,11 +173,11 @@ import Testing
         #expect(info.mode & 0o777 == 0o600)
 
         // Not records: temp files of an interrupted save, strays, malformed names.
-        t.file("attachments/rootless+abc123@eth0.json.tmp-4242", "{")
-        t.file("attachments/notes.txt", "x")
-        t.file("attachments/noat.json", "{}")
-        t.file("attachments/@eth0.json", "{}")
-        t.file("attachments/abc@.json", "{}")
+        try t.file("attachments/rootless+abc123@eth0.json.tmp-4242", "{")
+        try t.file("attachments/notes.txt", "x")
+        try t.file("attachments/noat.json", "{}")
+        try t.file("attachments/@eth0.json", "{}")
+        try t.file("attachments/abc@.json", "{}")
         let listed = try store.list().map { "\($0.containerID)/\($0.ifName)" }
         #expect(listed == ["abc123/eth0", "def456/net1"])
 
@@ -187,7 +188,7 @@ import Testing
     }
 
     @Test func storeOverwrites() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let store = AttachmentStore(dir: t.path)
         var a = sample()
@@ -199,9 +200,9 @@ import Testing
     }
 
     @Test func corruptRecordIsAnError() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.file("rootless+x@eth0.json", "not json")
+        try t.file("rootless+x@eth0.json", "not json")
         let e = cniError { _ = try AttachmentStore(dir: t.path).load(k("x", "eth0")) }
         #expect(e?.code == 5)
         #expect(e?.msg.contains("corrupt") == true)
@@ -234,7 +235,7 @@ import Testing
     }
 
     @Test func saveAndLoad() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path)
         #expect(HelperRecord.load(state) == nil)
@@ -242,7 +243,7 @@ import Testing
                              netns: "/n", guestAddress: "10.0.2.100", dnsServers: ["10.0.2.3"])
         try r.save(state)
         #expect(HelperRecord.load(state) == r)
-        t.file("helper.json", "garbage")
+        try t.file("helper.json", "garbage")
         #expect(HelperRecord.load(state) == nil)
     }
 
@@ -283,9 +284,9 @@ private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
     func k(_ cid: String) -> AttachmentKey { AttachmentKey(network: "rootless", containerID: cid, ifName: "eth0") }
 
     @Test func writableNonStickyAncestorIsRefusedNamingIt() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.mkdir("pub")
+        try t.mkdir("pub")
         _ = chmod(t.path + "/pub", 0o777)
         let e = cniError { try StateDir(root: t.path + "/pub/x/state").prepare() }
         #expect(e?.code == 7)
@@ -296,16 +297,16 @@ private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
 
     /// Fails on the old code: teardown went by path and emptied the victim's directory.
     @Test func teardownAfterAncestorSwapNeverTouchesTheVictim() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path + "/anc/state")
         try state.prepare()
         try state.writeFile("resolv.conf", Array("ours".utf8))
-        t.file("victim/state/helper.json", "victim")
-        t.file("victim/state/run/keep", "victim")
-        t.file("victim/state/attachments/notes", "victim")
+        try t.file("victim/state/helper.json", "victim")
+        try t.file("victim/state/run/keep", "victim")
+        try t.file("victim/state/attachments/notes", "victim")
         #expect(rename(t.path + "/anc", t.path + "/anc.moved") == 0)
-        t.link("anc", to: t.path + "/victim")
+        try t.link("anc", to: t.path + "/victim")
         try HelperRecord(backend: .slirp4netns, identity: ProcessIdentity(pid: 1, startTime: 1, exe: "/x"),
                          netns: "/n", guestAddress: "", dnsServers: []).save(state)
         #expect(state.removeAllButLock().isEmpty)
@@ -315,15 +316,15 @@ private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
     }
 
     @Test func recordsGoThroughTheHandle() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path + "/anc/state")
         try state.prepare()
         let store = AttachmentStore(state: state)
         #expect(try store.list().isEmpty)
-        t.file("victim/state/attachments/rootless+v@eth0.json", "{}")
+        try t.file("victim/state/attachments/rootless+v@eth0.json", "{}")
         #expect(rename(t.path + "/anc", t.path + "/anc.moved") == 0)
-        t.link("anc", to: t.path + "/victim")
+        try t.link("anc", to: t.path + "/victim")
         #expect(try store.list().isEmpty, "listed the victim's records")
         try store.remove(k("v"))
         #expect(t.exists("victim/state/attachments/rootless+v@eth0.json"))
@@ -331,7 +332,7 @@ private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
 
     /// A FIFO in place of a record: a blocking open would hang DEL under the lock forever.
     @Test func fifoRecordIsCorruptNotAHang() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let state = StateDir(root: t.path + "/state")
         try state.prepare()
@@ -345,18 +346,18 @@ private func k(_ cid: String, _ ifn: String) -> AttachmentKey {
         try store.remove(k("f"))
         #expect(try store.list().isEmpty)
         // A symlink is not followed either.
-        t.file("elsewhere.json", "{}")
-        t.link("state/attachments/rootless+s@eth0.json", to: t.path + "/elsewhere.json")
+        try t.file("elsewhere.json", "{}")
+        try t.link("state/attachments/rootless+s@eth0.json", to: t.path + "/elsewhere.json")
         #expect(cniError { _ = try store.load(k("s")) }?.code == 5)
     }
 
     /// Item 8: two spellings of one runtime dir are one namespace, one state dir.
     @Test func symlinkedRuntimeDirGivesTheSameNames() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
-        t.mkdir("xdg")
+        try t.mkdir("xdg")
         _ = chmod(t.path + "/xdg", 0o700)
-        t.link("xdg-link", to: t.path + "/xdg")
+        try t.link("xdg-link", to: t.path + "/xdg")
         var config = RootlessConfig.defaults(stateDir: nil)
         config.mode = .always
         let a = try Context(config: config, hostEnv: ["XDG_RUNTIME_DIR": t.path + "/xdg"])

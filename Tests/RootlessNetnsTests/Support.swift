@@ -4,39 +4,6 @@ import JSON
 import System
 @testable import RootlessNetns
 
-/// A fresh private directory under /tmp, removed by `cleanup()`.
-struct TempDir {
-    let path: String
-
-    init(_ tag: String = "rlu") {
-        var template = Array("/tmp/\(tag)-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func cleanup() { try? FS.removeTree(path) }
-
-    func mkdir(_ rel: String) {
-        try! FS.mkdirAll(path + "/" + rel, mode: 0o755)
-    }
-
-    func file(_ rel: String, _ text: String = "") {
-        let full = path + "/" + rel
-        try! FS.mkdirAll(Path.dirname(full), mode: 0o755)
-        try! FS.writeFileAtomically(full, Array(text.utf8), mode: 0o644)
-    }
-
-    /// `rel` becomes a symlink whose text is `target` (kept verbatim: absolute targets stay logical).
-    func link(_ rel: String, to target: String) {
-        let full = path + "/" + rel
-        try! FS.mkdirAll(Path.dirname(full), mode: 0o755)
-        precondition(symlink(target, full) == 0, "symlink \(full) failed: \(errno)")
-    }
-
-    func exists(_ rel: String) -> Bool { FS.exists(path + "/" + rel) }
-}
-
 /// A fake readLink over a tree rooted at `root`: logical paths are mapped under the root;
 /// symlinks return their text unchanged; missing paths throw.
 struct FakeTreeError: Error, Equatable { var path: String }

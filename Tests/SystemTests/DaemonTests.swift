@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 @Suite struct DaemonTests {
     func start(_ script: String, log: String? = nil) throws -> Daemon {

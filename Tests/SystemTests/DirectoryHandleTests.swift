@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 /// The state dir handle: safe opening (ancestors checked, symlinks resolved by us, nothing
 /// followed in what we create) and everything relative to the fd. No root needed.

@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 @Suite struct LockTests {
     @Test func exclusiveWithinProcess() throws {

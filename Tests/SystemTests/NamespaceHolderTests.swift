@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 /// The per-chain namespace holder: set up once, joined by every program of the chain.
 @Suite(.enabled(if: isRoot, "needs uid 0 (root, or unshare --user --map-root-user --mount) to create namespaces"))

@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 /// Tests that create namespaces and mounts: real root (or uid 0 in a user+mount namespace).
 @Suite(.enabled(if: isRoot, "needs uid 0 (root, or unshare --user --map-root-user --mount) to create namespaces"))

@@ -2,23 +2,6 @@ import Glibc
 import System
 import Testing
 
-/// A fresh directory under /tmp, removed by `cleanup()`.
-struct TempDir {
-    let path: String
-
-    init(_ prefix: String = "nstest") throws {
-        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
-        guard let p = mkdtemp(&template) else {
-            throw SystemError(op: "mkdtemp", path: "/tmp", errno: errno)
-        }
-        path = String(cString: p)
-    }
-
-    func sub(_ name: String) -> String { path + "/" + name }
-
-    func cleanup() { try? FS.removeTree(path) }
-}
-
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 

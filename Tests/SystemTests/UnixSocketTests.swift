@@ -1,6 +1,7 @@
 import Glibc
 import System
 import Testing
+import TestSupport
 
 /// A one-connection echo server on a pthread: replies "echo:" + everything read until EOF.
 private final class EchoServer: @unchecked Sendable {
