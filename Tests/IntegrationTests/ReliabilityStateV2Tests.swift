@@ -246,6 +246,7 @@ extension ReliabilityTests {
         if cmd == "VERSION":
             print(json.dumps({"cniVersion": v, "supportedVersions": ["1.0.0", "1.1.0"]})); sys.exit(0)
         if cmd == "ADD":
+            open(os.path.join(here, "sleeper.started"), "a").close()
             time.sleep(float(conf.get("sleepSeconds", 0)))
             with open(os.path.join(here, "sleeper.jsonl"), "a") as f:
                 f.write(json.dumps({"woke": time.monotonic(), "sharedNetnsExists": os.path.exists(conf.get("sharedNetns", "/nonexistent"))}) + "\n")
@@ -254,7 +255,9 @@ extension ReliabilityTests {
         """#
 
         /// Starts an ADD through cnitool in the background, waits until its delegate `sleeper`
-        /// runs, then SIGKILLs the plugin process (not the delegate).
+        /// runs its ADD (a marker file: a process list would also show the plugin's VERSION
+        /// query of `sleeper`, and killing the plugin then leaves no delegate running), then
+        /// SIGKILLs the plugin process (not the delegate).
         static func addAndKillPlugin(_ f: RelFixture, conflist: String, netns: String, containerID: String) throws -> Background {
             let bg = try Background([Paths.cnitool, "--rootless", "--user", f.user.name, "--conflist", conflist,
                                      "--cni-path", f.plugins + ":" + Products.cniPath, "--ifname", "eth0",
@@ -263,8 +266,7 @@ extension ReliabilityTests {
             let deadline = Date().addingTimeInterval(30)
             var killed = false
             while Date() < deadline && !killed {
-                let sleeper = Command.run(["pgrep", "-u", "\(f.user.uid)", "-f", f.plugins + "/sleeper"], timeout: 10)
-                if sleeper.succeeded {
+                if FileManager.default.fileExists(atPath: f.plugins + "/sleeper.started") {
                     killed = Command.run(["pkill", "-9", "-u", "\(f.user.uid)", "-x", "rootless-netns"], timeout: 10).succeeded
                 }
                 usleep(50_000)
