@@ -26,8 +26,10 @@ let package = Package(
         // The one place (with Netlink and the C shims) where syscalls are made.
         .target(name: "System", dependencies: ["CShim"]),
         .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),
-        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "System"]),
-        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "System", "Netlink"]),
+        // The process side of a plugin (skel): environment, stdin, stdout, exit code.
+        .target(name: "Skel", dependencies: ["CNI", "System"]),
+        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "Skel", "System"]),
+        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Skel", "System", "Netlink"]),
 
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
         .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),

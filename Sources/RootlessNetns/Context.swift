@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import System
 
 /// Where things live for this caller: decided once per invocation from the config and env.
@@ -47,7 +46,7 @@ struct Context {
     }
 
     /// Real root in the initial user namespace does not need the shared namespace.
-    static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
+    static func isRootless() -> Bool { !(Identity.euid == 0 && Identity.inInitialUserNamespace) }
 
     init(config: RootlessConfig, hostEnv: [String: String]) throws(RootlessError) {
         self.config = config

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -138,7 +137,7 @@ enum Backends {
         guard let entries = try? FS.listDirectory("/proc") else { return [] }
         var found: [ProcessIdentity] = []
         for name in entries {
-            guard let pid = Int32(name), pid != except, pid != getpid(), isHelper(pid: pid, netnsPath: netnsPath),
+            guard let pid = Int32(name), pid != except, pid != Identity.pid, isHelper(pid: pid, netnsPath: netnsPath),
                   let id = Processes.identity(of: pid) else { continue }
             found.append(id)
         }

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import System
 
 /// The shared namespace and its helper: bring up, check, tear down. Callers hold the lock.

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -211,7 +210,7 @@ enum HelperLauncher {
     }
 
     /// Our own just-started child: verified by identity like any other stop.
-    static func stop(_ pid: pid_t) {
+    static func stop(_ pid: Int32) {
         if let id = Processes.identity(of: pid) { try? Processes.terminate(pid, expected: id, graceMs: 1000) }
         _ = Daemons.waitExit(pid: pid, timeoutMs: 100)
     }
