@@ -30,9 +30,7 @@ struct SharedNetns {
     /// XDG_RUNTIME_DIR) is never stopped or replaced: its containers would lose connectivity.
     func refuseForeignHelper(_ record: HelperRecord?) throws(RootlessError) {
         guard let record, !servesOurNamespace(record), record.isAlive else { return }
-        throw .cni(CNIError(.invalidNetworkConfig,
-                            "stateDir \(state.root) is in use by the shared namespace \(record.netns) (helper pid \(record.identity.pid)), not \(path)",
-                            details: "the same stateDir was reached with another XDG_RUNTIME_DIR; a live helper is never replaced"))
+        throw .stateDirInUse(stateDir: state.root, netns: record.netns, pid: record.identity.pid, ours: path)
     }
 
     var isSymlink: Bool { ((try? FS.lstat(path)) ?? nil)?.type == .symlink }
