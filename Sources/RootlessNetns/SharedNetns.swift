@@ -113,7 +113,7 @@ struct SharedNetns {
         }
         // Auxiliaries are stopped by their records, whether or not the backend's binary can
         // still be found (uninstalled, backendPath changed): stopping never runs it.
-        let auxiliaries: [any HelperBackend] = [Slirp4netnsBackend(binary: ""), PastaBackend(binary: "")]
+        let auxiliaries = BackendKind.allCases.map { $0.backend(binary: "") }
         for backend in auxiliaries { errors += backend.stopAuxiliary(context: context) }
         do {
             // Never through a symlink: its target may be a container's namespace.
