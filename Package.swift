@@ -14,21 +14,31 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
         // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets).
+        // Only System (and, until it moves to its own target, the port forwarder) imports it:
+        // scripts/check-imports enforces that.
         .target(name: "CShim"),
         // Netlink framing (the kernel header macros Swift cannot import) and attribute tables,
         // for the Netlink module only; kernel headers alone, no libmnl, so both executables are static.
         .target(name: "CNetlinkShim"),
 
+        // The JSON value and writer; parsing through jansson (the only target importing it).
         .target(name: "JSON", dependencies: ["CJansson"]),
-        // CNI protocol: pure, no syscalls.
+        // CNI protocol: pure, no syscalls (env, config, results, error JSON, dispatch, chains).
         .target(name: "CNI", dependencies: ["JSON"]),
-        // The OS layer: fds, files, locks, processes, daemons, sockets, namespaces, mounts.
-        // The one place (with Netlink and the C shims) where syscalls are made.
+        // The OS layer: fds, files, locks, processes, daemons, sockets, poll, clock, sysctl,
+        // namespaces, mounts. The one place (with Netlink) where Swift makes syscalls.
         .target(name: "System", dependencies: ["CShim"]),
+        // NETLINK_ROUTE in two layers: typed requests/replies over a replaceable socket.
         .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),
-        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "System"]),
-        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "System", "Netlink"]),
+        // The process side of a plugin (skel): environment, stdin, stdout, exit code.
+        .target(name: "Skel", dependencies: ["CNI", "System"]),
+        // The meta-plugin (shared netns, helper backends, delegate chain) and its CLI. CShim only
+        // for the port forwarder's files, which move to a target of their own.
+        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "Skel", "System"]),
+        // The inspector plugin (fills in / checks prevResult from netlink) and its CLI.
+        .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Skel", "System", "Netlink"]),
 
+        // One line each: the module's main() (see docs/architecture.md for one ADD end to end).
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
         .executableTarget(name: "netstat-inspect", dependencies: ["NetstatInspect"]),
 

@@ -1,7 +1,4 @@
 import CJansson
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A JSON text that jansson rejected; `line`/`column` locate it.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -100,11 +97,13 @@ extension JSON {
 func janssonReal(_ value: Double) -> [UInt8] {
     guard let real = json_real(value) else { return Array("null".utf8) }
     defer { json_decref(real) }
-    guard let text = json_dumps(real, size_t(JSON_ENCODE_ANY | JSON_REAL_PRECISION(17))) else {
-        return Array("null".utf8)
-    }
-    defer { free(text) }
-    return Array(String(cString: text).utf8)
+    let flags = size_t(JSON_ENCODE_ANY | JSON_REAL_PRECISION(17))
+    // json_dumpb into our own buffer (its size asked first): nothing of jansson's to free(3).
+    let size = json_dumpb(real, nil, 0, flags)
+    guard size > 0 else { return Array("null".utf8) }
+    var text = [CChar](repeating: 0, count: size)
+    guard json_dumpb(real, &text, size, flags) == size else { return Array("null".utf8) }
+    return text.map { UInt8(bitPattern: $0) }
 }
 
 // jansson's macro that Swift does not import.

@@ -28,10 +28,10 @@ public final class KernelNetlinkSocket: NetlinkSocket {
                                        proto: NETLINK_ROUTE).take()
         } catch {
             // setns(2) answers EINVAL for an fd that is not a network namespace (e.g. a plain file).
-            if let path = netnsPath, error.errno == EINVAL, error.op == "setns" {
+            if let path = netnsPath, error.stage == .enterNamespace, error.error.errno == EINVAL {
                 throw .notNetworkNamespace(path: path)
             }
-            throw .namespace(error)
+            throw .namespace(error.error)
         }
         let socket = OwnedFD(adopting: raw)
         var address = sockaddr_nl()

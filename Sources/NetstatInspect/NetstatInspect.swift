@@ -1,4 +1,5 @@
 import CNI
+import Skel
 import System
 import Netlink
 
@@ -33,7 +34,7 @@ public struct RunContext {
     /// The real process: identity from the environment, frames straight to stdout.
     static func live(environment: [String: String]) -> RunContext {
         let locations = Locations.current(environment: environment)
-        return RunContext(locations: locations, emit: { try? FDIO.writeAll(FDIO.standardOutput, $0) },
+        return RunContext(locations: locations, emit: { StdIO.writeStdout($0) },
                           sessionPid: {
                               let file = locations.runtimeDir + "/cnitool-session.pid"
                               guard let text = try? FS.readText(file, limit: 4096) else { return nil }
@@ -44,30 +45,27 @@ public struct RunContext {
 
 public struct SystemWatchClock: WatchClock {
     public init() {}
-    public func now() -> UInt64 { MonotonicClock.nanoseconds() }
-    public func sleep(until deadline: UInt64) { MonotonicClock.sleep(until: deadline) }
+    public func now() -> UInt64 { Clock.monotonicNs() }
+    public func sleep(until deadline: UInt64) { Clock.sleep(untilNs: deadline) }
 }
 
 public enum NetstatInspect {
     /// The whole program: CNI plugin mode when CNI_COMMAND is set, the CLI otherwise.
     /// `main.swift` calls this and exits with its status.
     public static func main(arguments: [String], environment: [String: String]) -> Int32 {
-        let output: CommandOutput
-        if environment["CNI_COMMAND"] != nil {
-            let plugin = PluginMain.dispatch(NetstatPlugin(), env: environment, readStdin: readStandardInput)
-            output = CommandOutput(stdout: plugin.stdout, stderr: "", exitCode: plugin.exitCode)
-        } else {
-            output = run(Array(arguments.dropFirst()), openNetlink: { (path) throws(NetlinkError) in
-                try RouteNetlink(netnsPath: path)
-            }, context: .live(environment: environment))
-        }
-        try? FDIO.writeAll(FDIO.standardOutput, output.stdout)
-        try? FDIO.writeAll(FDIO.standardError, output.stderr)
+        if environment["CNI_COMMAND"] != nil { return PluginProcess.run(NetstatPlugin(), environment: environment) }
+        let output = run(Array(arguments.dropFirst()), openNetlink: { (path) throws(NetlinkError) in
+            try RouteNetlink(netnsPath: path)
+        }, context: .live(environment: environment))
+        StdIO.writeStdout(output.stdout)
+        StdIO.writeStderr(output.stderr)
         return output.exitCode
     }
 
-    /// The process environment, for `main` (read once, from `environ`).
-    public static func processEnvironment() -> [String: String] { Identity.environment() }
+    /// `main.swift`: runs with the process's arguments and environment, exits with the status.
+    public static func main() -> Never {
+        PluginProcess.exit(main(arguments: CommandLine.arguments, environment: PluginProcess.environment()))
+    }
 
     /// Runs `inspect` or `stats`. `openNetlink` opens the netlink session for a namespace path
     /// (a recorded socket in tests). Errors: message on stderr, nothing on stdout, exit 1
@@ -164,17 +162,5 @@ public enum NetstatInspect {
             frames += 1
         }
         return collected
-    }
-}
-
-/// All of stdin (the CNI network config), bounded like NetConf.maxSize.
-func readStandardInput() throws -> [UInt8] {
-    do {
-        return try FDIO.readAll(FDIO.standardInput, limit: NetConf.maxSize)
-    } catch {
-        if error.op.hasPrefix("read (more than") {
-            throw InspectError.io("network config on stdin exceeds \(NetConf.maxSize) bytes")
-        }
-        throw InspectError.io("read stdin: \(error.message)")
     }
 }

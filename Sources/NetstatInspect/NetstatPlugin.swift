@@ -61,7 +61,7 @@ public struct NetstatPlugin: CNIPlugin {
     /// An interface of the result that lives in CNI_NETNS (host-side ones have no sandbox).
     private func isInContainer(_ iface: CNIResult.Interface, _ request: CNIRequest) -> Bool {
         guard let sandbox = iface.sandbox, !sandbox.isEmpty else { return false }
-        return sandbox == request.env.netns || sameFile(sandbox, request.env.netns)
+        return sandbox == request.env.netns || NetNS.sameNamespace(sandbox, request.env.netns)
     }
 
     private func snapshot(_ request: CNIRequest, withAddressesAndRoutes: Bool) throws(InspectError) -> NetworkSnapshot {
@@ -72,10 +72,4 @@ public struct NetstatPlugin: CNIPlugin {
             throw .netlinkIn(netns: request.env.netns, error)
         }
     }
-}
-
-/// Same inode on the same device (a netns file and its /proc/PID/ns/net alias).
-func sameFile(_ a: String, _ b: String) -> Bool {
-    guard let x = try? FS.stat(a), let y = try? FS.stat(b) else { return false }
-    return x.dev == y.dev && x.ino == y.ino
 }

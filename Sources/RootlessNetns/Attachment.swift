@@ -77,8 +77,7 @@ struct Attachment: Equatable {
     func encodedRecord() throws(RootlessError) -> [UInt8] {
         let bytes = Array(json().encoded().utf8)
         guard bytes.count <= AttachmentStore.maxRecordBytes else {
-            throw .cni(CNIError(.invalidNetworkConfig,
-                                "the attachment record would be \(bytes.count) bytes (limit \(AttachmentStore.maxRecordBytes)): the delegates' config or capability args are too large"))
+            throw .recordTooLarge(bytes: bytes.count)
         }
         return bytes
     }

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -59,7 +58,7 @@ extension CLI {
         var path = command[0]
         if !path.contains("/") {
             let dirs = context.delegatePATH.split(separator: ":").map(String.init)
-            guard let found = dirs.map({ $0 + "/" + command[0] }).first(where: FS.isExecutable) else {
+            guard let found = FS.findExecutable(command[0], in: dirs) else {
                 fail("enter: command not found: \(command[0]) (PATH: \(context.delegatePATH))")
                 return 127
             }

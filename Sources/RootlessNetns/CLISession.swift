@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -57,10 +56,10 @@ enum SessionJoin {
         childEnv[joinedVariable] = String(pid)
         // The netns path is derived from XDG_RUNTIME_DIR: use the one the ADD used.
         if let dir = record.runtimeDir { childEnv["XDG_RUNTIME_DIR"] = dir }
-        let exe = (try? FS.readlink("/proc/self/exe")) ?? "rootless-netns"
+        let exe = (try? Identity.executablePath()) ?? "rootless-netns"
         do {
             let status = try NamespaceJoin.run(joining: pid, path: "/proc/self/exe", argv: ["rootless-netns"] + args,
-                                               env: childEnv.map { "\($0.key)=\($0.value)" }.sorted(), cwd: currentDirectory())
+                                               env: childEnv.map { "\($0.key)=\($0.value)" }.sorted(), cwd: Identity.currentDirectory())
             switch status {
             case .exited(let code): return code
             case .signaled(let sig): return 128 + sig
@@ -74,11 +73,5 @@ enum SessionJoin {
                 """)
             return 1
         }
-    }
-
-    static func currentDirectory() -> String? {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buf, buf.count) != nil else { return nil }
-        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -50,9 +50,7 @@ public struct RootlessConfig: Sendable {
     /// Reads the plugin's own keys from `raw`; every problem is code 7 naming the field.
     public static func parse(_ conf: NetConf) throws(CNIError) -> RootlessConfig {
         let raw = conf.raw
-        func bad(_ field: String, _ why: String) -> CNIError {
-            CNIError(.invalidNetworkConfig, "invalid \(field): \(why)")
-        }
+        func bad(_ field: String, _ why: String) -> CNIError { RootlessError.invalidConfig(field: field, why: why).cniError }
         // libcni cannot have run a config without a type: it is not one meant for us.
         if conf.type.isEmpty { throw bad("type", "missing") }
         ConfigKeys.warnUnknown(in: raw)
@@ -153,7 +151,7 @@ public struct RootlessConfig: Sendable {
     /// One spelling per directory (the namespace is named after it): absolute, no . or ..,
     /// cleaned; never "/" (teardown removes what it created there).
     public static func normalizeStateDir(_ s: String) throws(CNIError) -> String {
-        func bad(_ why: String) -> CNIError { CNIError(.invalidNetworkConfig, "invalid stateDir: \"\(s)\" \(why)") }
+        func bad(_ why: String) -> CNIError { RootlessError.invalidConfig(field: "stateDir", why: "\"\(s)\" \(why)").cniError }
         guard s.hasPrefix("/") else { throw bad("must be an absolute path") }
         guard !s.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
             throw bad("must not contain . or .. components")

@@ -1,4 +1,5 @@
 import JSON
+import System
 
 /// Unknown keys of the plugin entry: a typo (`mtuu`) must not silently fall back to a default.
 /// They are warned about on stderr (the runtime logs it), never rejected: configs written for a

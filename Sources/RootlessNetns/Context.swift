@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import System
 
 /// Where things live for this caller: decided once per invocation from the config and env.
@@ -21,8 +20,7 @@ struct Context {
     func requireRuntimeDir() throws(RootlessError) {
         guard shared else { return }
         if rootless && runtimeDir == nil {
-            throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR is not set",
-                                details: "rootless mode keeps the shared namespace under $XDG_RUNTIME_DIR"))
+            throw .runtimeDirUnset
         }
         guard let dir = runtimeDir else { return }
         do { _ = try DirectoryHandle.open(dir, final: .trustedDirectory) } catch {
@@ -47,7 +45,7 @@ struct Context {
     }
 
     /// Real root in the initial user namespace does not need the shared namespace.
-    static func isRootless() -> Bool { !(geteuid() == 0 && Identity.inInitialUserNamespace) }
+    static func isRootless() -> Bool { !(Identity.euid == 0 && Identity.inInitialUserNamespace) }
 
     init(config: RootlessConfig, hostEnv: [String: String]) throws(RootlessError) {
         self.config = config
@@ -61,7 +59,7 @@ struct Context {
         }
         var xdg = hostEnv["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : Path.clean($0) }
         if let relative = xdg, !relative.hasPrefix("/") {
-            throw .cni(CNIError(.invalidEnvironment, "XDG_RUNTIME_DIR \(relative) is not an absolute path"))
+            throw .runtimeDirRelative(relative)
         }
         // One directory, one spelling: a symlinked XDG_RUNTIME_DIR or /var/run for /run must
         // name the same namespace, state and lock (see `netnsName`).
@@ -95,8 +93,8 @@ struct Context {
         guard shared else { return }
         let longest = stateDir.utf8.count + "/slirp4netns.sock".utf8.count
         if longest > 107 {
-            throw .cni(CNIError(.invalidNetworkConfig,
-                                "invalid stateDir: \"\(stateDir)\" is too long (\(stateDir.utf8.count) bytes): its unix sockets need at most \(107 - "/slirp4netns.sock".utf8.count)"))
+            throw .invalidConfig(field: "stateDir",
+                                 why: "\"\(stateDir)\" is too long (\(stateDir.utf8.count) bytes): its unix sockets need at most \(107 - "/slirp4netns.sock".utf8.count)")
         }
     }
 

@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -90,24 +89,15 @@ enum Backends {
     /// `backendPath`, else the backend's binary in PATH (plus the usual system dirs).
     static func locate(_ kind: BackendKind, context: Context) -> String? {
         if let p = context.config.backendPath { return FS.isExecutable(p) ? p : nil }
-        var dirs = (context.hostEnv["PATH"] ?? "").split(separator: ":").map(String.init)
-        dirs += ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        for d in dirs where d.hasPrefix("/") {
-            let candidate = d + "/" + kind.rawValue
-            if FS.isExecutable(candidate) { return candidate }
-        }
-        return nil
+        let dirs = (context.hostEnv["PATH"] ?? "").split(separator: ":").map(String.init)
+        return FS.findExecutable(kind.rawValue, in: dirs + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"])
     }
 
     /// The configured backend, or slirp4netns when installed, else pasta.
     static func resolve(context: Context) throws(RootlessError) -> any HelperBackend {
         let kinds: [BackendKind] = context.config.backend.map { [$0] } ?? [.slirp4netns, .pasta]
         for kind in kinds {
-            guard let binary = locate(kind, context: context) else { continue }
-            switch kind {
-            case .slirp4netns: return Slirp4netnsBackend(binary: binary)
-            case .pasta: return PastaBackend(binary: binary)
-            }
+            if let binary = locate(kind, context: context) { return kind.backend(binary: binary) }
         }
         let what = context.config.backendPath.map { "backendPath \($0) is not an executable file" }
             ?? "no \(kinds.map(\.rawValue).joined(separator: " or ")) binary found in PATH"
@@ -138,7 +128,7 @@ enum Backends {
         guard let entries = try? FS.listDirectory("/proc") else { return [] }
         var found: [ProcessIdentity] = []
         for name in entries {
-            guard let pid = Int32(name), pid != except, pid != getpid(), isHelper(pid: pid, netnsPath: netnsPath),
+            guard let pid = Int32(name), pid != except, pid != Identity.pid, isHelper(pid: pid, netnsPath: netnsPath),
                   let id = Processes.identity(of: pid) else { continue }
             found.append(id)
         }
@@ -162,7 +152,18 @@ enum Backends {
     }
 }
 
+extension BackendKind {
+    /// The one kind → implementation switch.
+    func backend(binary: String) -> any HelperBackend {
+        switch self {
+        case .slirp4netns: Slirp4netnsBackend(binary: binary)
+        case .pasta: PastaBackend(binary: binary)
+        }
+    }
+}
+
 extension String {
+    /// Spaces, tabs and newlines off both ends (the one trim for helper output and /proc files).
     var trimmingCharacters: String {
         var s = Substring(self)
         while let c = s.first, c == " " || c == "\n" || c == "\t" { s = s.dropFirst() }

@@ -59,18 +59,18 @@ struct Operation {
         let path = request.env.netns
         if path.isEmpty { return }
         guard path.hasPrefix("/") else {
-            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not an absolute path"))
+            throw .invalidContainerNetns(path, .relative)
         }
         guard Mounts.isNsfs(path) else {
-            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is not a network namespace"))
+            throw .invalidContainerNetns(path, .notNamespace)
         }
         // Any namespace file is nsfs: a mount or user namespace must be refused too.
         let isNet: Bool
         do { isNet = try NetNS.isNetworkNamespace(path) } catch {
-            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path): \(error)"))
+            throw .invalidContainerNetns(path, .unreadable(error))
         }
         guard isNet else {
-            throw .cni(CNIError(.invalidEnvironment, "CNI_NETNS \(path) is a namespace, but not a network namespace"))
+            throw .invalidContainerNetns(path, .otherNamespaceType)
         }
     }
 
@@ -80,15 +80,14 @@ struct Operation {
         let delegates = JSON.array(context.config.delegates.map { .object($0) })
         for (what, value) in [("delegates", delegates), ("runtimeConfig", JSON.object(capabilityArgs))] {
             if value.nestingDepth > Self.maxNesting {
-                throw .cni(CNIError(.invalidNetworkConfig,
-                                    "invalid \(what): nested deeper than \(Self.maxNesting) levels"))
+                throw .invalidConfig(field: what, why: "nested deeper than \(Self.maxNesting) levels")
             }
         }
         // The result is added later; leave it a quarter of the record.
         let size = delegates.encoded().utf8.count + JSON.object(capabilityArgs).encoded().utf8.count
         if size > AttachmentStore.maxRecordBytes * 3 / 4 {
-            throw .cni(CNIError(.invalidNetworkConfig,
-                                "invalid delegates/runtimeConfig: \(size) bytes, more than an attachment record can hold (\(AttachmentStore.maxRecordBytes * 3 / 4))"))
+            throw .invalidConfig(field: "delegates/runtimeConfig",
+                                 why: "\(size) bytes, more than an attachment record can hold (\(AttachmentStore.maxRecordBytes * 3 / 4))")
         }
     }
 

@@ -11,7 +11,7 @@ extension RootlessNetnsPlugin {
         }
         _ = try op.backend()
         if let max = try? FS.readText("/proc/sys/user/max_user_namespaces"), max.trimmingCharacters == "0" {
-            throw CNIError(.pluginNotAvailable, "user namespaces are disabled (user.max_user_namespaces = 0)")
+            throw RootlessError.userNamespacesDisabled
         }
         let attached = (try? op.attachments.list().count) ?? 0
         switch op.netns.health() {
@@ -41,8 +41,7 @@ extension RootlessNetnsPlugin {
             }
         }
         if request.config.raw["cni.dev/valid-attachments"] == nil && request.config.raw["cni.dev/attachments"] == nil {
-            throw CNIError(.invalidNetworkConfig, "GC needs cni.dev/valid-attachments",
-                           details: "without the list every attachment would look stale; nothing was removed")
+            throw RootlessError.validAttachmentsMissing
         }
         if !FS.exists(op.context.state.root) { return }
         var errors: [RootlessError] = []

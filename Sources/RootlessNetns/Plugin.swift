@@ -122,7 +122,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         try op.validateContainerNetns()
         guard op.context.shared else {
             guard let prev = request.config.prevResult else {
-                throw CNIError(.invalidNetworkConfig, "CHECK needs prevResult")
+                throw RootlessError.prevResultMissing(command: "CHECK")
             }
             return try runDirect(op) { (invoker) throws(CNIError) in
                 try op.chain.check(invoker, env: request.env, prevResult: prev, capabilityArgs: request.config.runtimeConfig)

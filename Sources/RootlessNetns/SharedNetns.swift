@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import System
 
 /// The shared namespace and its helper: bring up, check, tear down. Callers hold the lock.
@@ -31,9 +30,7 @@ struct SharedNetns {
     /// XDG_RUNTIME_DIR) is never stopped or replaced: its containers would lose connectivity.
     func refuseForeignHelper(_ record: HelperRecord?) throws(RootlessError) {
         guard let record, !servesOurNamespace(record), record.isAlive else { return }
-        throw .cni(CNIError(.invalidNetworkConfig,
-                            "stateDir \(state.root) is in use by the shared namespace \(record.netns) (helper pid \(record.identity.pid)), not \(path)",
-                            details: "the same stateDir was reached with another XDG_RUNTIME_DIR; a live helper is never replaced"))
+        throw .stateDirInUse(stateDir: state.root, netns: record.netns, pid: record.identity.pid, ours: path)
     }
 
     var isSymlink: Bool { ((try? FS.lstat(path)) ?? nil)?.type == .symlink }
@@ -116,7 +113,7 @@ struct SharedNetns {
         }
         // Auxiliaries are stopped by their records, whether or not the backend's binary can
         // still be found (uninstalled, backendPath changed): stopping never runs it.
-        let auxiliaries: [any HelperBackend] = [Slirp4netnsBackend(binary: ""), PastaBackend(binary: "")]
+        let auxiliaries = BackendKind.allCases.map { $0.backend(binary: "") }
         for backend in auxiliaries { errors += backend.stopAuxiliary(context: context) }
         do {
             // Never through a symlink: its target may be a container's namespace.

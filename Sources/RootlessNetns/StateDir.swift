@@ -1,5 +1,4 @@
 import CNI
-import Glibc
 import JSON
 import System
 
@@ -83,13 +82,13 @@ struct StateDir {
             box.handle = h
             return h
         } catch {
-            if case .system(let e) = error, e.isENOENT || e.errno == ENOTDIR { return nil }
+            if case .system(let e) = error, e.isENOENT || e.isENOTDIR { return nil }
             throw error
         }
     }
 
     func requireHandle() throws(RootlessError) -> DirectoryHandle {
-        guard let h = try handle() else { throw .system(SystemError(op: "open directory", path: root, errno: ENOENT)) }
+        guard let h = try handle() else { throw .system(.notFound("open directory", root)) }
         return h
     }
 
@@ -254,7 +253,7 @@ struct AttachmentStore {
     }
 
     private func requireOpen() throws(RootlessError) -> DirectoryHandle {
-        guard let d = try open() else { throw .system(SystemError(op: "open directory", path: dir, errno: ENOENT)) }
+        guard let d = try open() else { throw .system(.notFound("open directory", dir)) }
         return d
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 
-/// Whole-buffer reads and writes on a raw fd (EINTR retried), for the CLIs' stdin/stdout/stderr.
+/// Whole-buffer reads and writes on a raw fd (EINTR retried): the one write-all and read-all
+/// loop for stdin/stdout/stderr and plain files.
 public enum FDIO {
     public static let standardInput: Int32 = STDIN_FILENO
     public static let standardOutput: Int32 = STDOUT_FILENO
@@ -8,67 +9,64 @@ public enum FDIO {
 
     /// write(2) until every byte is out.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(SystemError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return write(fd, base + offset, raw.count - offset)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError.last("write", "fd \(fd)")
-            }
-            offset += n
-        }
+        var failure: SystemError?
+        bytes.withUnsafeBytes { raw in failure = writeAll(fd, raw) }
+        if let failure { throw failure }
     }
 
     /// The same for a string's UTF-8 (no copy into an array first).
     public static func writeAll(_ fd: Int32, _ text: String) throws(SystemError) {
         var text = text
         var failure: SystemError?
-        text.withUTF8 { utf8 in
-            var offset = 0
-            while offset < utf8.count, let base = utf8.baseAddress {
-                let n = write(fd, base + offset, utf8.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = SystemError.last("write", "fd \(fd)")
-                    return
-                }
-                offset += n
-            }
-        }
+        text.withUTF8 { utf8 in failure = writeAll(fd, UnsafeRawBufferPointer(utf8)) }
         if let failure { throw failure }
     }
 
-    /// read(2) to end of file; more than `limit` bytes is an EFBIG error.
-    public static func readAll(_ fd: Int32, limit: Int) throws(SystemError) -> [UInt8] {
+    /// The loop itself; `write` is write(2) or, for pipes to children, a SIGPIPE-free write.
+    static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, op: String = "write", path: String? = nil,
+                         write: (Int32, UnsafeRawPointer, Int) -> Int = { Glibc.write($0, $1, $2) }) -> SystemError? {
+        var offset = 0
+        while offset < raw.count, let base = raw.baseAddress {
+            let n = write(fd, base + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return SystemError.last(op, path ?? "fd \(fd)")
+            }
+            // A zero-byte write of a non-empty buffer would loop forever.
+            if n == 0 { return SystemError(op: op, path: path ?? "fd \(fd)", errno: EIO) }
+            offset += n
+        }
+        return nil
+    }
+
+    /// read(2) until end of file or until `max` bytes are in (then stops, returning `max`).
+    public static func read(_ fd: Int32, upTo max: Int) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        while out.count < max {
+            let want = Swift.min(chunk.count, max - out.count)
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, want) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemError.last("read", "fd \(fd)")
             }
-            if n == 0 { return out }
+            if n == 0 { break }
             out += chunk[..<n]
-            if out.count > limit { throw SystemError(op: "read (more than \(limit) bytes)", path: "fd \(fd)", errno: EFBIG) }
         }
+        return out
+    }
+
+    /// read(2) to end of file; more than `limit` bytes is an EFBIG error.
+    public static func readAll(_ fd: Int32, limit: Int) throws(SystemError) -> [UInt8] {
+        let out = try read(fd, upTo: limit + 1)
+        if out.count > limit { throw SystemError(op: "read (more than \(limit) bytes)", path: "fd \(fd)", errno: EFBIG) }
+        return out
     }
 }
 
-/// CLOCK_MONOTONIC, for rate views and intervals (never the wall clock, which can jump).
-public enum MonotonicClock {
-    public static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    /// Sleeps until `deadline` (a `nanoseconds()` value); returns at once if it has passed.
-    public static func sleep(until deadline: UInt64) {
-        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
-    }
+/// Best-effort output for the executables' stdout/stderr (a closed stream is nobody's error).
+public enum StdIO {
+    public static func writeStdout(_ text: String) { try? FDIO.writeAll(FDIO.standardOutput, text) }
+    public static func writeStderr(_ text: String) { try? FDIO.writeAll(FDIO.standardError, text) }
+    public static func write(fd: Int32, _ bytes: [UInt8]) { try? FDIO.writeAll(fd, bytes) }
 }

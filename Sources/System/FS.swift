@@ -142,6 +142,12 @@ public enum FS {
         guard let info = try? stat(path), info.type == .regular else { return false }
         return access(path, X_OK) == 0
     }
+
+    /// The first executable `dir/name` of `dirs` (absolute ones only: an empty or relative PATH
+    /// entry means the current directory, never searched here).
+    public static func findExecutable(_ name: String, in dirs: [String]) -> String? {
+        dirs.lazy.filter { $0.hasPrefix("/") }.map { $0 + "/" + name }.first(where: isExecutable)
+    }
 }
 
 /// `fdopendir(3)`/`readdir(3)` over an fd we own.

@@ -1,5 +1,4 @@
 import Glibc
-import CShim
 
 /// An exclusive `flock(2)` on a lock file, held until the value goes away (or `release()`).
 ///
@@ -54,40 +53,6 @@ public struct Lock: ~Copyable {
         }
     }
 
-    /// The locked fd, to hand to a child that must keep the lock held while it runs
-    /// (`SpawnRequest.inheritedFDs`). Valid while this `Lock` lives.
-    public var fileDescriptor: Int32 { fd.raw }
-
     /// Releases now (closing the fd drops the lock).
     public consuming func release() {}
-}
-
-/// Facts about the current process.
-public enum Identity {
-    /// `geteuid(2)`.
-    public static var euid: uid_t { geteuid() }
-
-    /// True in the initial user namespace: /proc/self/uid_map is the identity map
-    /// `0 0 4294967295`. False in a rootless session (`unshare --user --map-root-user`).
-    public static var inInitialUserNamespace: Bool {
-        guard let text = try? FS.readText("/proc/self/uid_map") else { return false }
-        let lines = text.split(separator: "\n")
-        guard lines.count == 1 else { return false }
-        return lines[0].split(separator: " ", omittingEmptySubsequences: true) == ["0", "0", "4294967295"]
-    }
-
-    /// The process environment (from `environ`); for duplicate names the first wins, as getenv(3).
-    public static func environment() -> [String: String] {
-        var env: [String: String] = [:]
-        guard var p = cshim_environ() else { return env }
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") {
-                let key = String(s[..<eq])
-                if env[key] == nil { env[key] = String(s[s.index(after: eq)...]) }
-            }
-            p += 1
-        }
-        return env
-    }
 }

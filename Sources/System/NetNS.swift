@@ -40,6 +40,16 @@ public enum NetNS {
     }
 }
 
+/// Where `NetnsSocket.open` failed, so callers tell "not a network namespace" (setns EINVAL)
+/// from a missing file or a socket error without matching operation strings.
+public struct NetnsSocketError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Stage: Sendable, Equatable { case startThread, openNamespace, enterNamespace, createSocket }
+    public var stage: Stage
+    public var error: SystemError
+    public init(_ stage: Stage, _ error: SystemError) { self.stage = stage; self.error = error }
+    public var description: String { error.description }
+}
+
 /// Sockets opened inside another network namespace.
 public enum NetnsSocket {
     /// `socket(2)` (SOCK_CLOEXEC added) inside `netnsPath` (nil: the current namespace). In C, a
@@ -47,16 +57,16 @@ public enum NetnsSocket {
     /// no thread of ours is ever left in another namespace (switching back is impossible in a
     /// rootless session, where the host netns belongs to the initial user namespace). The socket
     /// stays bound to the namespace it was made in.
-    public static func open(netnsPath: String?, family: Int32, type: Int32, proto: Int32) throws(SystemError) -> OwnedFD {
+    public static func open(netnsPath: String?, family: Int32, type: Int32, proto: Int32) throws(NetnsSocketError) -> OwnedFD {
         var stage: Int32 = 0
         let fd = cshim_socket_in_netns(netnsPath, family, type, proto, &stage)
         if fd >= 0 { return OwnedFD(adopting: fd) }
         let err = Glibc.errno
         switch stage {
-        case 1: throw SystemError(op: "pthread_create for socket in netns", path: netnsPath, errno: err)
-        case 2: throw SystemError(op: "open netns", path: netnsPath, errno: err)
-        case 3: throw SystemError(op: "setns", path: netnsPath, errno: err)
-        default: throw SystemError(op: "socket in netns", path: netnsPath ?? "(current)", errno: err)
+        case 1: throw NetnsSocketError(.startThread, SystemError(op: "pthread_create for socket in netns", path: netnsPath, errno: err))
+        case 2: throw NetnsSocketError(.openNamespace, SystemError(op: "open netns", path: netnsPath, errno: err))
+        case 3: throw NetnsSocketError(.enterNamespace, SystemError(op: "setns", path: netnsPath, errno: err))
+        default: throw NetnsSocketError(.createSocket, SystemError(op: "socket in netns", path: netnsPath ?? "(current)", errno: err))
         }
     }
 

@@ -33,15 +33,10 @@ enum Sys {
 
     /// Writes all of `bytes` to a blocking fd (EINTR retried), SIGPIPE suppressed.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], op: String, path: String?) throws(SystemError) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { cshim_write_nosigpipe(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if Glibc.errno == EINTR { continue }
-                throw SystemError.last(op, path)
-            }
-            off += n
+        let failure = bytes.withUnsafeBytes { raw in
+            FDIO.writeAll(fd, raw, op: op, path: path) { cshim_write_nosigpipe($0, $1, $2) }
         }
+        if let failure { throw failure }
     }
 
     /// Reads up to `max` bytes once; `[]` at EOF. Throws EAGAIN for non-blocking fds with no data.

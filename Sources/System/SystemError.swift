@@ -23,6 +23,11 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
         SystemError(op: op, path: path, errno: Glibc.errno)
     }
 
+    /// ENOENT for `op path`: something we expected to find is missing.
+    public static func notFound(_ op: String, _ path: String?) -> SystemError {
+        SystemError(op: op, path: path, errno: ENOENT)
+    }
+
     /// The `strerror(3)` text for `errno`.
     public var message: String { SystemError.describe(errno: errno) }
 
@@ -32,8 +37,7 @@ public struct SystemError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var isENOENT: Bool { errno == ENOENT }
-    public var isEEXIST: Bool { errno == EEXIST }
-    public var isEPERM: Bool { errno == EPERM || errno == EACCES }
+    public var isENOTDIR: Bool { errno == ENOTDIR }
     public var isTimeout: Bool { errno == ETIMEDOUT }
 
     /// `strerror(3)`; falls back to `errno N` if the C library has no text.

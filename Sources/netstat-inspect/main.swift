@@ -1,6 +1,3 @@
 import NetstatInspect
-#if canImport(Glibc)
-import Glibc
-#endif
 
-exit(NetstatInspect.main(arguments: CommandLine.arguments, environment: NetstatInspect.processEnvironment()))
+NetstatInspect.main()

@@ -1,4 +1,3 @@
-import Glibc
 import RootlessNetns
 
-exit(RootlessNetnsMain.run(arguments: CommandLine.arguments))
+RootlessNetnsMain.main()

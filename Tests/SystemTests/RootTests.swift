@@ -120,7 +120,7 @@ struct RootTests {
             #expect(try NetnsSocket.namespace(of: here).ino == (try FS.stat("/proc/self/ns/net"))?.ino)
         }
 
-        #expect(throws: SystemError(op: "open netns", path: dir.sub("missing"), errno: ENOENT)) {
+        #expect(throws: NetnsSocketError(.openNamespace, SystemError(op: "open netns", path: dir.sub("missing"), errno: ENOENT))) {
             _ = try NetnsSocket.open(netnsPath: dir.sub("missing"), family: AF_INET, type: Int32(SOCK_DGRAM.rawValue), proto: 0)
         }
         #expect(try FS.readlink("/proc/thread-self/ns/net") == before)

@@ -1,4 +1,3 @@
-import Glibc
 import System
 
 /// Network sysctls of the shared namespace. /proc/sys/net shows the namespace of the process
@@ -15,7 +14,7 @@ enum NetnsSysctl {
 
     static func apply(_ settings: [(String, String)], netnsPath: String) throws(RootlessError) {
         let exe: String
-        do { exe = try FS.readlink("/proc/self/exe") } catch { throw .system(error) }
+        do { exe = try Identity.executablePath() } catch { throw .system(error) }
         let args = [exe, HiddenCommand.sysctl.rawValue] + settings.map { "\($0.0)=\($0.1)" }
         let result: SpawnResult
         do {
@@ -35,23 +34,11 @@ enum NetnsSysctl {
             let key = setting[..<eq]
             // Keys are ours (constants above), but never let one climb out of /proc/sys.
             guard !key.contains("/"), !key.isEmpty else { return 2 }
-            let path = "/proc/sys/" + key.replacingDots()
-            do {
-                let fd = open(path, O_WRONLY | O_CLOEXEC)
-                if fd < 0 { throw SystemError(op: "open", path: path, errno: errno) }
-                defer { close(fd) }
-                let value = Array(setting[setting.index(after: eq)...].utf8)
-                let n = value.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                if n != value.count { throw SystemError(op: "write", path: path, errno: errno) }
-            } catch {
-                StdIO.write(fd: 2, Array("\(error)\n".utf8))
+            do { try Sysctl.write(String(key), String(setting[setting.index(after: eq)...])) } catch {
+                StdIO.writeStderr("\(error)\n")
                 return 1
             }
         }
         return 0
     }
-}
-
-extension Substring {
-    func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
 }
