@@ -75,7 +75,10 @@ public enum NetnsSocket {
     /// recycled as soon as a namespace is freed, so only the cookie tells one instance from a
     /// later one that got the same inode.
     public static func cookie(netnsPath: String) throws(SystemError) -> UInt64 {
-        let socket = try open(netnsPath: netnsPath, family: AF_UNIX, type: Int32(SOCK_DGRAM.rawValue), proto: 0)
+        let socket: OwnedFD
+        do { socket = try open(netnsPath: netnsPath, family: AF_UNIX, type: Int32(SOCK_DGRAM.rawValue), proto: 0) } catch {
+            throw error.error
+        }
         var cookie: UInt64 = 0
         if cshim_socket_netns_cookie(socket.raw, &cookie) != 0 {
             throw SystemError.last("getsockopt SO_NETNS_COOKIE in netns", netnsPath)
