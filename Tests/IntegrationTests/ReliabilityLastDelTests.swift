@@ -7,7 +7,7 @@ extension ReliabilityTests {
     /// namespace must never be torn down under it.
     @Suite("last DEL against a concurrent ADD")
     struct LastDelAgainstAdd {
-        static let iterations = 12
+        static let iterations = 8
 
         /// A delegate that, on ADD and DEL, checks from inside the shared namespace that the
         /// helper is alive (its tap0 is in this namespace, helper.json names a live process) and
@@ -83,7 +83,7 @@ extension ReliabilityTests {
             open(path("deldone-" + cid), "w").close()
         """#
 
-        @Test("last DEL of one container against a concurrent ADD of another, 12 times: the ADD's chain always runs in a live namespace, the ADD is recorded, nothing is left")
+        @Test("last DEL of one container against a concurrent ADD of another, 8 times: the ADD's chain always runs in a live namespace, the ADD is recorded, nothing is left")
         func lastDelAgainstAdd() throws {
             var f = try RelFixture()
             defer { f.finish() }
