@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 
 PARALLEL = (16, 32)
-TRACED = "execve,exit_group,rename,mount,unshare,setns,openat"
+TRACED = "execve,exit_group,rename,renameat,renameat2,mount,unshare,setns,openat"
 
 
 # -- inside the session -------------------------------------------------------------
@@ -93,9 +93,9 @@ def parse_trace(text: str) -> dict:
         hits = [t for p, t, s in ev if (pid is None or p == pid) and pred(s)]
         return (hits[-1] if last else hits[0]) - t0 if hits else None
 
-    def exec_span(pred):
-        """(start, end) of the first execve matching pred: execve to that pid's exit."""
-        for p, t, s in ev:
+    def exec_span(pred, last=False):
+        """(start, end) of the first (last) execve matching pred: execve to that pid's exit."""
+        for p, t, s in (reversed(ev) if last else ev):
             if s.startswith("execve(") and pred(s):
                 ends = [t2 for p2, t2, s2 in ev if p2 == p and t2 >= t and
                         (s2.startswith("+++ exited") or s2.startswith("+++ killed") or s2.startswith("exit_group("))]
@@ -107,11 +107,16 @@ def parse_trace(text: str) -> dict:
     out["netnsEnd"] = at(lambda s: s.startswith('mount("/proc/self/ns/net"'))
     out["helpStart"], out["helpEnd"] = exec_span(lambda s: '"--help"' in s)
     out["helperStart"], _ = exec_span(lambda s: ("slirp4netns" in s or "pasta" in s or "passt" in s) and '"--help"' not in s)
-    out["helperReady"] = at(lambda s: s.startswith("rename(") and "helper.json" in s, plugin, last=True)
-    out["resolvConf"] = at(lambda s: s.startswith("rename(") and "resolv.conf" in s, plugin)
-    out["bridgeStart"], out["bridgeEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/bridge"', s) is not None)
-    out["portmapStart"], out["portmapEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/portmap"', s) is not None)
-    out["recordSaved"] = at(lambda s: s.startswith("rename(") and "/attachments/" in s, plugin)
+    # Files are replaced by rename(2), or renameat(2) through the state dir's fd.
+    def renamed(s, what):
+        return (s.startswith("rename(") or s.startswith("renameat(") or s.startswith("renameat2(")) and what(s)
+    out["helperReady"] = at(lambda s: renamed(s, lambda x: '"helper.json"' in x or '/helper.json"' in x), plugin, last=True)
+    out["resolvConf"] = at(lambda s: renamed(s, lambda x: 'resolv.conf"' in x), plugin)
+    # The last exec of each delegate: its ADD (a VERSION probe may run first).
+    out["bridgeStart"], out["bridgeEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/bridge"', s) is not None, last=True)
+    out["portmapStart"], out["portmapEnd"] = exec_span(lambda s: re.search(r'execve\("[^"]*/portmap"', s) is not None, last=True)
+    out["recordSaved"] = at(lambda s: renamed(s, lambda x: "/attachments/" in x or
+                                              re.search(r', "[^"/]*\+[^"/]*@[^"/]*\.json"\)', x) is not None), plugin)
     out["end"] = at(lambda s: s.startswith("+++ exited") or s.startswith("exit_group("), plugin, last=True)
     return out
 
