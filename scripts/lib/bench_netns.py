@@ -254,7 +254,7 @@ def breakdown_rows(runs: list[dict]) -> list[tuple[str, float | None]]:
         ("→ helper exec (ours: the `--help` probe when not cached, orphan check, sysctls)", "netnsEnd", "helperStart"),
         ("helper exec → ready, record written", "helperStart", "helperReady"),
         ("→ resolv.conf written", "helperReady", "resolvConf"),
-        ("→ first delegate exec (ours: mount-namespace holder set up)", "resolvConf", "bridgeStart"),
+        ("→ first delegate's ADD exec (ours: namespace holder set up, the delegates' VERSION probes)", "resolvConf", "bridgeStart"),
         ("bridge (+ host-local) run", "bridgeStart", "bridgeEnd"),
         ("→ portmap exec (ours)", "bridgeEnd", "portmapStart"),
         ("portmap run", "portmapStart", "portmapEnd"),
