@@ -71,11 +71,12 @@ struct HostForward: Equatable {
 
 /// Forwards recorded in the attachments: what a restarted helper or forwarder must carry again.
 enum RecordedForwards {
-    static func all(_ store: AttachmentStore) -> [HostForward] {
+    /// From the records' summaries (see AttachmentSummary): no record is parsed on the warm path.
+    static func all(_ recorded: [AttachmentSummary]) -> [HostForward] {
         var out: [HostForward] = []
-        for key in (try? store.list()) ?? [] {
-            guard let a = (try? store.load(key)) ?? nil else { continue }
-            for f in a.hostForwards where !out.contains(where: { $0.sameSocket(f) }) { out.append(f) }
+        var seen = Set<String>()
+        for s in recorded {
+            for f in s.hostForwards where seen.insert(f.key).inserted { out.append(f) }
         }
         return out
     }

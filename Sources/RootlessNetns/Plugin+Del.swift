@@ -98,40 +98,46 @@ extension RootlessNetnsPlugin {
 
     /// Releases attachments whose container namespace provably no longer exists: runtimes
     /// that never send DEL (`ctr run -d`, containerd#6604), crashed runtimes, ended sessions.
-    /// Never on doubt (see `NetnsIdentity.liveness`). Errors are logged, never fatal: the
-    /// attachment stays recorded and is tried again next time.
+    /// Never on doubt (see `NetnsIdentity.liveness`): candidates come from the records'
+    /// summaries (`recorded`, else read now) and each is confirmed from its record itself before
+    /// it is released. Errors are logged, never fatal: the attachment stays recorded and is
+    /// tried again next time. Call under the state lock.
     @discardableResult
-    func reapGone(_ op: Operation, invoker: DelegateInvoker?, except: AttachmentKey? = nil) -> [AttachmentKey] {
+    func reapGone(_ op: Operation, invoker: DelegateInvoker?, except: AttachmentKey? = nil,
+                  recorded: [AttachmentSummary]? = nil) -> [AttachmentKey] {
+        let vantage = NetnsIdentity.Vantage.current(sharedNetnsPath: op.context.netnsPath)
+        let summaries = recorded ?? op.attachments.summaries(repair: true)
         var reaped: [AttachmentKey] = []
-        for candidate in Self.reapable(op) where candidate.key != except {
+        for candidate in Self.reapable(summaries, from: vantage) where candidate.key != except {
             // Someone is operating on it right now: not ours to release.
             guard let byte = op.tryContainer(candidate.key) else { continue }
             defer { op.releaseContainer(byte) }
-            let errors = release(op, key: candidate.key, record: candidate.record, corrupt: false,
+            // The summary was a hint: the record decides.
+            guard let record = (try? op.attachments.load(candidate.key)) ?? nil, record.key == candidate.key,
+                  let identity = record.netnsIdentity,
+                  case .gone(let why) = identity.liveness(path: record.netns, from: vantage) else { continue }
+            let errors = release(op, key: candidate.key, record: record, corrupt: false,
                                  env: CNIEnvironment(command: .del, path: op.request.env.path), invoker: invoker)
             if errors.isEmpty {
-                Stderr.log("released \(candidate.key): \(candidate.why)")
+                Stderr.log("released \(candidate.key): \(why)")
                 reaped.append(candidate.key)
             } else {
-                Stderr.log("releasing \(candidate.key) (\(candidate.why)) failed: \(errors[0])")
+                Stderr.log("releasing \(candidate.key) (\(why)) failed: \(errors[0])")
             }
         }
         return reaped
     }
 
-    /// Recorded attachments whose container namespace is provably gone, with the reason.
-    static func reapable(_ op: Operation) -> [(key: AttachmentKey, record: Attachment, why: String)] {
-        reapable(op.attachments, sharedNetnsPath: op.context.netnsPath)
+    /// Recorded attachments whose container namespace is provably gone, with the reason
+    /// (read-only: for `status`).
+    static func reapable(_ store: AttachmentStore, sharedNetnsPath: String) -> [(key: AttachmentKey, why: String)] {
+        reapable(store.summaries(repair: false), from: .current(sharedNetnsPath: sharedNetnsPath))
     }
 
-    static func reapable(_ store: AttachmentStore, sharedNetnsPath: String) -> [(key: AttachmentKey, record: Attachment, why: String)] {
-        let vantage = NetnsIdentity.Vantage.current(sharedNetnsPath: sharedNetnsPath)
-        var found: [(AttachmentKey, Attachment, String)] = []
-        for key in (try? store.list()) ?? [] {
-            guard let record = (try? store.load(key)) ?? nil, let identity = record.netnsIdentity,
-                  case .gone(let why) = identity.liveness(path: record.netns, from: vantage) else { continue }
-            found.append((key, record, why))
+    static func reapable(_ summaries: [AttachmentSummary], from vantage: NetnsIdentity.Vantage) -> [(key: AttachmentKey, why: String)] {
+        summaries.compactMap { s in
+            guard let identity = s.netnsIdentity, case .gone(let why) = identity.liveness(path: s.netns, from: vantage) else { return nil }
+            return (s.key, why)
         }
-        return found
     }
 }

@@ -51,16 +51,18 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                 op.teardownIfUnused()
                 throw error
             }
+            // One pass over the records' small summaries, not their JSON (see AttachmentSummary).
+            let recorded = op.attachments.summaries(repair: true)
             // A restarted helper or forwarder carries no forwards: give back every recorded one
             // (other containers' problems are logged, not this ADD's failure; their CHECK reports them).
-            for e in backend.restoreForwards(RecordedForwards.all(op.attachments), record: helper, context: op.context) {
+            for e in backend.restoreForwards(RecordedForwards.all(recorded), record: helper, context: op.context) {
                 Stderr.log("restoring port forwards: \(e)")
             }
             let invoker = try op.invoker(inside: true)
             try op.enterChains()
             // Attachments whose container namespace provably no longer exists (never DELed).
-            reapGone(op, invoker: invoker)
-            let first = !((try? op.attachments.list()) ?? []).contains { $0.network == op.chain.name }
+            let reaped = Set(reapGone(op, invoker: invoker, recorded: recorded))
+            let first = !recorded.contains { $0.key.network == op.chain.name && !reaped.contains($0.key) }
             return (helper, backend, invoker, first)
         }
         // A network's first chains in the namespace create what all its containers share

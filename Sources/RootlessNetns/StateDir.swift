@@ -142,7 +142,7 @@ struct StateDir {
     /// Every name this plugin creates in the state directory, except the lock.
     static let ownedNames: Set<String> = [
         "run", "var", "attachments", "helper.json", "helper.log", "helper.pid", "resolv.conf", "slirp4netns.sock",
-        "forwarder.sock", "forwarder.json", "forwarder.log", "running", "session.json",
+        "forwarder.sock", "forwarder.json", "forwarder.log", "running", "session.json", AttachmentSummary.dirName,
     ]
 
     /// `NAME.tmp-PID` of an owned file: left by a run killed inside `writeFileAtomically`.
@@ -194,6 +194,8 @@ struct AttachmentStore {
     /// Where the attachments directory is reached from.
     private enum Source { case state(StateDir), path }
     private let source: Source
+    /// The state dir the records are in (nil for a store reached by path).
+    var stateDir: StateDir? { if case .state(let s) = source { return s } else { return nil } }
 
     /// The records of `state` (`attachments/`, reached through its verified handle).
     init(state: StateDir) {
@@ -208,6 +210,8 @@ struct AttachmentStore {
     }
 
     /// The attachments directory, opened (never created); nil when missing.
+    func openRecords() throws(RootlessError) -> DirectoryHandle? { try open() }
+
     private func open() throws(RootlessError) -> DirectoryHandle? {
         switch source {
         case .state(let state):
@@ -241,6 +245,8 @@ struct AttachmentStore {
         return legacy.network == key.network || legacy.network.isEmpty ? legacy : nil
     }
 
+    func readRecord(_ d: DirectoryHandle, _ name: String) throws(RootlessError) -> Attachment? { try read(d, name) }
+
     private func read(_ d: DirectoryHandle, _ name: String) throws(RootlessError) -> Attachment? {
         let bytes: [UInt8]
         do { bytes = try d.readFile(name, limit: Self.maxRecordBytes) } catch {
@@ -262,8 +268,11 @@ struct AttachmentStore {
         let bytes = try a.encodedRecord()
         let d = try requireOpen()
         do { try d.writeFileAtomically(a.key.fileName, bytes, mode: 0o600) } catch { throw .system(error) }
+        saveSummary(a, name: a.key.fileName, records: d)
         // A record of an older version for the same attachment would be found again later.
+        guard a.key.legacyFileName != a.key.fileName else { return }
         do { try d.remove(a.key.legacyFileName) } catch { throw .system(error) }
+        removeSummary(name: a.key.legacyFileName)
     }
 
     /// Removes the record (and an older version's record of the same attachment); missing is fine.
@@ -271,8 +280,10 @@ struct AttachmentStore {
         guard let d = try open() else { return }
         do {
             try d.remove(key.fileName)
+            removeSummary(name: key.fileName)
             if let legacy = try? read(d, key.legacyFileName), legacy.network != key.network, !legacy.network.isEmpty { return }
             try d.remove(key.legacyFileName)
+            removeSummary(name: key.legacyFileName)
             try d.sync()
         } catch { throw .system(error) }
     }

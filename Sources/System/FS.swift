@@ -20,8 +20,13 @@ public enum FS {
 
     static func readAll(_ fd: Int32, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         var out: [UInt8] = []
+        // A buffer the size of the file (+1), not 64 KiB: each is allocated zeroed, and every
+        // ADD reads a small file per attachment.
+        var st = Glibc.stat()
+        let size = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : -1
+        let max = size >= 0 ? Swift.min(65536, Swift.max(size + 1, 256)) : 65536
         while true {
-            let chunk = try Sys.readSome(fd, max: 65536, op: "read", path: path)
+            let chunk = try Sys.readSome(fd, max: max, op: "read", path: path)
             if chunk.isEmpty { return out }
             out += chunk
             if out.count > limit { throw SystemError(op: "read", path: path, errno: EFBIG) }

@@ -795,6 +795,7 @@ class Bench:
                          "delegates, bridge's covers host-local):", "",
                          "| chain | plugin | ADD | DEL |", "|---|---|---|---|"] + rows
 
+        summary += bench_netns.summary_rows(self)   # issue 13's goals (figure 9, with 2 and 3)
         # summary first
         W("## Summary")
         W("")
