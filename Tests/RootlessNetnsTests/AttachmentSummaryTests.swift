@@ -3,6 +3,7 @@ import Glibc
 import JSON
 import System
 import Testing
+import TestSupport
 @testable import RootlessNetns
 
 /// Every ADD reads the records' summaries instead of the records (reaping, forward
@@ -28,7 +29,7 @@ import Testing
 
     @Test("save writes a summary next to the records; it is what summaries() returns")
     func summaryIsUsed() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let (_, store) = try store(t)
         let a = sample()
@@ -47,7 +48,7 @@ import Testing
 
     @Test("a record rewritten without its summary (older version, crash between the writes) is read instead, and repaired")
     func staleSummaryIsIgnored() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let (_, store) = try store(t)
         var a = sample()
@@ -67,7 +68,7 @@ import Testing
 
     @Test("records of older versions (no summary, legacy names) are read, then summarised; orphans are dropped")
     func olderRecords() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let (_, store) = try store(t)
         var old = sample(cid: "old1")
@@ -81,7 +82,7 @@ import Testing
         let vantage = NetnsIdentity.Vantage(mountNamespace: (4, 4_026_531_841), sharedNetnsCookie: 8)
         #expect(RootlessNetnsPlugin.reapable(store.summaries(repair: false), from: vantage).isEmpty)
 
-        t.file("state/summaries/rootless+gone@eth0.json", "{}")
+        try t.file("state/summaries/rootless+gone@eth0.json", "{}")
         _ = store.summaries(repair: true)
         #expect(!t.exists("state/summaries/rootless+gone@eth0.json"))
         try store.remove(AttachmentKey(network: "rootless", containerID: "old1", ifName: "eth0"))
@@ -91,7 +92,7 @@ import Testing
 
     @Test("reap candidates and forwards come from the summaries")
     func candidates() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let (_, store) = try store(t)
         try store.save(sample(cid: "a"))
@@ -109,7 +110,7 @@ import Testing
     /// name are the same hashed name, and save removed the record it had just written.
     @Test("a record whose key is too long for any plain name survives its save")
     func longKeySurvivesSave() throws {
-        let t = TempDir()
+        let t = try TempDir()
         defer { t.cleanup() }
         let (_, store) = try store(t)
         let a = sample(cid: String(repeating: "c", count: 245), ifName: "averylongifname")
