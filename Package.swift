@@ -26,7 +26,10 @@ let package = Package(
         // The one place (with Netlink and the C shims) where syscalls are made.
         .target(name: "System", dependencies: ["CShim"]),
         .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),
-        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "System"]),
+        // The port forwarder daemon (one epoll loop, splice(2) for TCP, transparent source
+        // addresses) and its control-socket client; all syscalls through System.
+        .target(name: "PortForwarder", dependencies: ["JSON", "System"]),
+        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "PortForwarder", "System"]),
         .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "System", "Netlink"]),
 
         .executableTarget(name: "rootless-netns", dependencies: ["RootlessNetns"]),
