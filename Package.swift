@@ -13,7 +13,8 @@ let package = Package(
         // System library (apt: libjansson-dev; its static archive goes into the static executables).
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
-        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets).
+        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets, and the
+        // forwarder's epoll/splice/pipe2/IP_TRANSPARENT calls, which Swift's Glibc module lacks).
         .target(name: "CShim"),
         // Netlink framing (the kernel header macros Swift cannot import) and attribute tables,
         // for the Netlink module only; kernel headers alone, no libmnl, so both executables are static.
@@ -22,7 +23,7 @@ let package = Package(
         .target(name: "JSON", dependencies: ["CJansson"]),
         // CNI protocol: pure, no syscalls.
         .target(name: "CNI", dependencies: ["JSON"]),
-        // The OS layer: fds, files, locks, processes, daemons, sockets, namespaces, mounts.
+        // The OS layer: fds, files, locks, processes, daemons, sockets, epoll, splice, namespaces, mounts.
         // The one place (with Netlink and the C shims) where syscalls are made.
         .target(name: "System", dependencies: ["CShim"]),
         .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),

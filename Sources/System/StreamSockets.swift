@@ -22,6 +22,20 @@ public enum ForwardSocket {
         return OwnedFD(adopting: fd)
     }
 
+    /// `getsockname(2)`: the address a socket is bound to (port 0 binds learn their port here).
+    public static func localAddress(_ fd: borrowing OwnedFD) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd.raw, $0, &length) }
+        }
+        guard r == 0 else { return nil }
+        var a = SocketAddress()
+        a.storage = storage
+        a.length = length
+        return a
+    }
+
     public static func isAddressInUse(_ error: SystemError) -> Bool { error.errno == EADDRINUSE }
 
     public static func accept(_ listener: borrowing OwnedFD) -> Accepted {
