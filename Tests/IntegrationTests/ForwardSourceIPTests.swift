@@ -165,4 +165,79 @@ struct ForwardSourceIPTests {
         #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
         #expect(ForwardProbe.canBind(port), "host port free after the last DEL")
     }
+
+    /// Dual-stack TCP (peer address reply) on argv[2] and UDP ("udp-ok") on argv[3], both on "::"
+    /// (argv as serverInContainer passes it: address, port, reply, ready file).
+    static let dualServer = """
+        import socket, sys, threading
+        t = socket.socket(socket.AF_INET6); t.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("::", int(sys.argv[2]))); t.listen(16)
+        u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        u.bind(("::", int(sys.argv[3])))
+        open(sys.argv[4], "w").close()
+        def udp():
+            while True:
+                d, peer = u.recvfrom(2048); u.sendto(b"udp-ok\\n", peer)
+        threading.Thread(target=udp, daemon=True).start()
+        while True:
+            c, peer = t.accept(); c.sendall((peer[0] + "\\n").encode()); c.close()
+        """
+
+    static let udpClient = """
+        import socket, sys
+        fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+        c = socket.socket(fam, socket.SOCK_DGRAM); c.settimeout(1)
+        for _ in range(5):
+            c.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+            try:
+                print(c.recv(200).decode().strip()); sys.exit(0)
+            except socket.timeout:
+                continue
+        print("ERR timeout")
+        """
+
+    /// A port nothing holds on ::1 and 127.0.0.1, TCP and UDP.
+    static func freeDualPort() -> Int {
+        for _ in 0..<50 {
+            let p = TCP.freePort()
+            if ForwardProbe.canBind(p, addr: "::1") && ForwardProbe.canBind(p, addr: "::1", udp: true)
+                && ForwardProbe.canBind(p, udp: true) { return p }
+        }
+        return TCP.freePort()
+    }
+
+    @Test("IPv6 mappings: TCP and UDP on host ::1 reach the container's v6 address, UDP on 127.0.0.1 its v4 one; ports free after DEL",
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
+    func ipv6AndUDP() throws {
+        var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
+        defer { f.finish() }
+        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
+        var conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var plugins = conf["plugins"] as? [[String: Any]] ?? []
+        try #require(!plugins.isEmpty)
+        ForwardRestoreTests.dropPortmap(&plugins[0])
+        conf["plugins"] = plugins
+        let conflist = try Conflists.write(conf, to: f.scratch)
+        let a = try f.container("fs6-")
+        let tcp6 = Self.freeDualPort(), udp6 = Self.freeDualPort(), udp4 = Self.freeDualPort()
+        let caps = #"{"portMappings":[{"hostPort":\#(tcp6),"containerPort":8080,"protocol":"tcp","hostIP":"::1"},"#
+            + #"{"hostPort":\#(udp6),"containerPort":8081,"protocol":"udp","hostIP":"::1"},"#
+            + #"{"hostPort":\#(udp4),"containerPort":8081,"protocol":"udp","hostIP":"127.0.0.1"}]}"#
+        let add = f.cni(conflist, "add", a, capArgs: caps)
+        try #require(add.succeeded, "\(add)")
+        let server = try f.serverInContainer(a, script: Self.dualServer, port: 8080, reply: "8081")
+        defer { server.stop() }
+        try #require(TCP.waitReady(server))
+        let t = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "::1", "\(tcp6)"], timeout: 20)
+        let peer = t.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(peer.contains(":") && !peer.hasPrefix("ERR") && !peer.hasPrefix("::ffff:"),
+                "the v6 mapping lands on the container's v6 address (peer \(peer)): \(t)")
+        let u6 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "::1", "\(udp6)"], timeout: 20)
+        #expect(u6.stdout.contains("udp-ok"), "\(u6)")
+        let u4 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "127.0.0.1", "\(udp4)"], timeout: 20)
+        #expect(u4.stdout.contains("udp-ok"), "\(u4)")
+        #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
+        #expect(ForwardProbe.canBind(tcp6, addr: "::1") && ForwardProbe.canBind(udp6, addr: "::1", udp: true)
+                && ForwardProbe.canBind(udp4, udp: true), "no host port left bound after the last DEL")
+    }
 }
