@@ -240,4 +240,50 @@ struct ForwardSourceIPTests {
         #expect(ForwardProbe.canBind(tcp6, addr: "::1") && ForwardProbe.canBind(udp6, addr: "::1", udp: true)
                 && ForwardProbe.canBind(udp4, udp: true), "no host port left bound after the last DEL")
     }
+
+    /// Two UDP clients get answers, a third (while both flows are young) none; once the flows
+    /// have been idle past the timeout the third is answered.
+    static let udpCapClient = """
+        import json, socket, sys, time
+        addr = (sys.argv[1], int(sys.argv[2]))
+        def ask(timeout):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.settimeout(timeout)
+            c.sendto(b"ping", addr)
+            try: return c.recv(100).decode().strip()
+            except socket.timeout: return "timeout"
+            finally: c.close()
+        out = {"a": ask(5), "b": ask(5), "third": ask(1)}
+        time.sleep(float(sys.argv[3]))
+        out["later"] = ask(5)
+        print(json.dumps(out))
+        """
+
+    @Test("UDP: maxConnectionsPerForward 2 refuses a third flow; after udpIdleTimeout the idle flows are dropped and it is answered",
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
+    func udpIdleTimeout() throws {
+        var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
+        defer { f.finish() }
+        // Idle timeout 5 s: the third flow is tried well inside it (the first two are < 1 s old),
+        // the retry comes 9 s later (timeout + the 1 s sweep + margin).
+        let conflist = try Conflists.write(try Conflists.rootlessBridge { p in
+            p["backend"] = "slirp4netns"
+            p["maxConnectionsPerForward"] = 2
+            p["udpIdleTimeout"] = 5
+            ForwardRestoreTests.dropPortmap(&p)
+        }, to: f.scratch)
+        let a = try f.container("fsu-")
+        let port = Self.freeDualPort()
+        let caps = #"{"portMappings":[{"hostPort":\#(port),"containerPort":8081,"protocol":"udp","hostIP":"127.0.0.1"}]}"#
+        try #require(f.cni(conflist, "add", a, capArgs: caps).succeeded)
+        let server = try f.serverInContainer(a, script: Self.dualServer, port: 8080, reply: "8081")
+        defer { server.stop() }
+        try #require(TCP.waitReady(server))
+        let r = Command.run(["/usr/bin/python3", "-c", Self.udpCapClient, "127.0.0.1", "\(port)", "9"], timeout: 60)
+        let out = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: String] ?? [:]
+        #expect(out["a"] == "udp-ok" && out["b"] == "udp-ok", "\(r)")
+        #expect(out["third"] == "timeout", "a third flow is refused while two are live: \(r)")
+        #expect(out["later"] == "udp-ok", "idle flows dropped after udpIdleTimeout: \(r)")
+        #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
+        #expect(ForwardProbe.canBind(port, udp: true), "no host port left bound after the last DEL")
+    }
 }
