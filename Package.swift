@@ -13,9 +13,9 @@ let package = Package(
         // System library (apt: libjansson-dev; its static archive goes into the static executables).
         .systemLibrary(name: "CJansson", pkgConfig: "jansson",
                        providers: [.apt(["libjansson-dev"])]),
-        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets).
-        // Only System (and, until it moves to its own target, the port forwarder) imports it:
-        // scripts/check-imports enforces that.
+        // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets, and the
+        // forwarder's epoll/splice/pipe2/IP_TRANSPARENT calls, which Swift's Glibc module lacks).
+        // Only System imports it: scripts/check-imports enforces that.
         .target(name: "CShim"),
         // Netlink framing (the kernel header macros Swift cannot import) and attribute tables,
         // for the Netlink module only; kernel headers alone, no libmnl, so both executables are static.
@@ -25,16 +25,18 @@ let package = Package(
         .target(name: "JSON", dependencies: ["CJansson"]),
         // CNI protocol: pure, no syscalls (env, config, results, error JSON, dispatch, chains).
         .target(name: "CNI", dependencies: ["JSON"]),
-        // The OS layer: fds, files, locks, processes, daemons, sockets, poll, clock, sysctl,
-        // namespaces, mounts. The one place (with Netlink) where Swift makes syscalls.
+        // The OS layer: fds, files, locks, processes, daemons, sockets, epoll, splice, poll, clock,
+        // sysctl, namespaces, mounts. The one place (with Netlink) where Swift makes syscalls.
         .target(name: "System", dependencies: ["CShim"]),
         // NETLINK_ROUTE in two layers: typed requests/replies over a replaceable socket.
         .target(name: "Netlink", dependencies: ["CNetlinkShim", "System"]),
         // The process side of a plugin (skel): environment, stdin, stdout, exit code.
         .target(name: "Skel", dependencies: ["CNI", "System"]),
-        // The meta-plugin (shared netns, helper backends, delegate chain) and its CLI. CShim only
-        // for the port forwarder's files, which move to a target of their own.
-        .target(name: "RootlessNetns", dependencies: ["CNI", "CShim", "JSON", "Skel", "System"]),
+        // The port forwarder daemon (one epoll loop, splice(2) for TCP, transparent source
+        // addresses) and its control-socket client; all syscalls through System.
+        .target(name: "PortForwarder", dependencies: ["JSON", "System"]),
+        // The meta-plugin (shared netns, helper backends, delegate chain) and its CLI.
+        .target(name: "RootlessNetns", dependencies: ["CNI", "JSON", "PortForwarder", "Skel", "System"]),
         // The inspector plugin (fills in / checks prevResult from netlink) and its CLI.
         .target(name: "NetstatInspect", dependencies: ["CNI", "JSON", "Skel", "System", "Netlink"]),
 

@@ -41,6 +41,13 @@ public struct RootlessConfig: Sendable {
     public var portForwarder: PortForwarderKind = .builtin
     /// `maxConnectionsPerForward`: connection pairs (TCP) or flows (UDP) one mapping may have.
     public var maxConnectionsPerForward: Int = 512
+    /// `maxConnections`: pairs and flows over all forwards of the namespace (nil: what the
+    /// forwarder's fd limit allows).
+    public var maxConnections: Int? = nil
+    /// `sourceIP`: the container sees a TCP client's own address (not loopback clients).
+    public var sourceIP: Bool = true
+    /// `udpIdleTimeout`: seconds a UDP flow may stay silent before its socket is dropped.
+    public var udpIdleTimeout: Int = 60
 
     /// slirp4netns's default network.
     public static var defaultCIDR: IPNetwork {
@@ -145,7 +152,9 @@ public struct RootlessConfig: Sendable {
             delegateTimeout: try int("delegateTimeout", 120, 1...3600),
             readyTimeout: try int("readyTimeout", 10, 1...300),
             passEnvironment: try bool("passEnvironment", false), portForwarder: portForwarder,
-            maxConnectionsPerForward: try int("maxConnectionsPerForward", 512, 1...65536))
+            maxConnectionsPerForward: try int("maxConnectionsPerForward", 512, 1...65536),
+            maxConnections: raw["maxConnections"] == nil ? nil : try int("maxConnections", 0, 1...1_000_000),
+            sourceIP: try bool("sourceIP", true), udpIdleTimeout: try int("udpIdleTimeout", 60, 1...86400))
     }
 
     /// One spelling per directory (the namespace is named after it): absolute, no . or ..,

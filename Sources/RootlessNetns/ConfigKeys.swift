@@ -8,7 +8,8 @@ enum ConfigKeys {
     /// The plugin's own keys.
     static let plugin = ["backend", "backendPath", "mtu", "cidr", "enableIPv6", "allowHostLoopback", "stateDir",
                          "mode", "delegates", "delegateTimeout", "readyTimeout", "passEnvironment",
-                         "portForwarder", "maxConnectionsPerForward"]
+                         "portForwarder", "maxConnectionsPerForward", "maxConnections", "sourceIP",
+                         "udpIdleTimeout"]
     /// Keys of every plugin entry (CNI spec) and the ones runtimes inject (libcni: runtimeConfig,
     /// prevResult; CRI-O/podman: args).
     static let standard = ["cniVersion", "cniVersions", "name", "type", "capabilities", "runtimeConfig",

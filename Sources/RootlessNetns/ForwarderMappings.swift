@@ -1,25 +1,37 @@
 import CNI
-import CShim
-import Glibc
 import JSON
+import PortForwarder
 import System
+
+/// What the forwarder is told besides the mapping itself (from the plugin config).
+struct ForwarderOptions {
+    var maxConnections = 512
+    var maxTotal: Int? = nil
+    var udpIdleMs: Int? = nil
+    var sourceIP = false
+
+    init() {}
+
+    init(_ config: RootlessConfig) {
+        maxConnections = config.maxConnectionsPerForward
+        maxTotal = config.maxConnections
+        udpIdleMs = config.udpIdleTimeout * 1000
+        sourceIP = config.sourceIP
+    }
+}
 
 /// The plugin's side of forwarder mappings: every mapping is named by its host socket
 /// (HostForward.key), so adding, removing and restoring are idempotent by construction.
 extension ForwarderClient {
     /// Binds the host socket here, in the caller's namespace (a taken port fails now, before
     /// anything depends on it), and hands it to the forwarder.
-    func add(_ f: HostForward, maxConnections: Int = 512) throws(RootlessError) {
-        let raw = cshim_fwd_bind(f.hostAddr, Int32(f.hostPort), f.proto == "tcp" ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue))
-        guard raw >= 0 else {
-            throw .portForward(-raw == EADDRINUSE ? "host port \(f.proto)/\(f.hostEndpoint) is already in use"
-                : "bind \(f.proto) \(f.hostEndpoint): \(String(cString: strerror(-raw)))")
+    func add(_ f: HostForward, options: ForwarderOptions) throws(RootlessError) {
+        let m = ForwarderConnection.Mapping(id: f.key, tcp: f.proto == "tcp", target: f.target, targetPort: Int(f.targetPort),
+                                            targetPrefix: f.targetPrefix, maxConnections: options.maxConnections,
+                                            maxTotal: options.maxTotal, udpIdleMs: options.udpIdleMs, sourceIP: options.sourceIP)
+        do { try connection.add(m, hostIP: f.hostAddr, hostPort: Int(f.hostPort)) } catch {
+            throw .portForward(error.addressInUse ? "host port \(f.proto)/\(f.hostEndpoint) is already in use" : error.description)
         }
-        let socket = OwnedFD(adopting: raw)
-        _ = try request(["op": "add", "id": .string(f.key), "proto": .string(f.proto),
-                         "target": .string(f.target), "targetPort": .int(f.targetPort),
-                         "maxConnections": .int(Int64(maxConnections))],
-                        passing: socket.raw)
     }
 
     /// A forwarder that is not running holds no host socket: the forward is gone already.
@@ -35,7 +47,7 @@ extension ForwarderClient {
     }
 
     /// Starts the forwarder if needed and gives it every recorded forward it lacks.
-    func restore(_ forwards: [HostForward], netnsPath: String, timeoutMs: Int, maxConnections: Int) -> [RootlessError] {
+    func restore(_ forwards: [HostForward], netnsPath: String, timeoutMs: Int, options: ForwarderOptions) -> [RootlessError] {
         let wanted = forwards.filter { $0.via == .forwarder }
         guard !wanted.isEmpty else { return [] }
         do { try ensureRunning(netnsPath: netnsPath, timeoutMs: timeoutMs) } catch { return [error] }
@@ -46,7 +58,7 @@ extension ForwarderClient {
                 errors.append(.portForward("\(f.key): recorded without a target (older record), cannot restore"))
                 continue
             }
-            do { try add(f, maxConnections: maxConnections) } catch { errors.append(error) }
+            do { try add(f, options: options) } catch { errors.append(error) }
         }
         return errors
     }
@@ -69,12 +81,13 @@ enum ForwarderForwards {
         for m in mappings {
             let hostAddr = m.hostIP.isEmpty ? "0.0.0.0" : m.hostIP
             let wantV6 = hostAddr.contains(":")
-            guard let target = containerAddress(result, v6: wantV6) ?? containerAddress(result, v6: !wantV6) else {
+            guard let (target, prefix) = containerAddress(result, v6: wantV6) ?? containerAddress(result, v6: !wantV6) else {
                 throw .portForward("the container has no IP address to forward \(m.proto.rawValue)/\(hostAddr):\(m.hostPort) to")
             }
             var f = HostForward(proto: m.proto.rawValue, hostAddr: hostAddr, hostPort: Int64(m.hostPort),
                                 target: target, targetPort: Int64(m.containerPort), via: .forwarder)
             f.id = f.hostPort
+            f.targetPrefix = prefix
             out.append(f)
         }
         return out
@@ -88,7 +101,7 @@ enum ForwarderForwards {
         try client.ensureRunning(netnsPath: netnsPath, timeoutMs: context.config.readyTimeout * 1000)
         var added: [HostForward] = []
         for f in planned {
-            do { try client.add(f, maxConnections: context.config.maxConnectionsPerForward) } catch {
+            do { try client.add(f, options: ForwarderOptions(context.config)) } catch {
                 for a in added { try? client.remove(a) }
                 throw error
             }
@@ -98,13 +111,13 @@ enum ForwarderForwards {
     }
 
     /// The container's address of one family: on the interface inside its sandbox, else the first.
-    static func containerAddress(_ result: CNIResult, v6: Bool) -> String? {
+    static func containerAddress(_ result: CNIResult, v6: Bool) -> (String, Int)? {
         let ips = result.ips.filter { $0.address.address.isIPv4 != v6 }
         let inSandbox = ips.first { ip in
             guard let i = ip.interface, i >= 0, i < result.interfaces.count else { return false }
             return result.interfaces[i].sandbox != nil
         }
-        return (inSandbox ?? ips.first)?.address.address.description
+        return (inSandbox ?? ips.first).map { ($0.address.address.description, $0.address.prefixLength) }
     }
 }
 

@@ -21,6 +21,9 @@ struct HostForward: Equatable {
     var target: String
     var targetPort: Int64
     var via: Via
+    /// Prefix length of the container's subnet (forwarder only; nil in older records): clients
+    /// inside it are never shown to the container as themselves.
+    var targetPrefix: Int? = nil
     /// The helper's handle when it was added, for logs only: never used to remove it.
     var id: Int64 = 0
 
@@ -42,8 +45,10 @@ struct HostForward: Equatable {
     }
 
     func json() -> JSON {
-        ["id": .int(id), "proto": .string(proto), "hostAddr": .string(hostAddr), "hostPort": .int(hostPort),
-         "target": .string(target), "targetPort": .int(targetPort), "via": .string(via.rawValue)]
+        var j: JSON = ["id": .int(id), "proto": .string(proto), "hostAddr": .string(hostAddr), "hostPort": .int(hostPort),
+                       "target": .string(target), "targetPort": .int(targetPort), "via": .string(via.rawValue)]
+        if let targetPrefix { j["targetPrefix"] = .int(Int64(targetPrefix)) }
+        return j
     }
 
     /// A forward as records of the old format described it (`id` = the helper's handle, which
@@ -63,6 +68,7 @@ struct HostForward: Equatable {
             self.init(proto: proto, hostAddr: hostAddr, hostPort: port ?? 0, target: json["target"]?.stringValue ?? "",
                       targetPort: json["targetPort"]?.intValue ?? 0, via: v)
             id = legacyID ?? 0
+            targetPrefix = json["targetPrefix"]?.intValue.map { Int($0) }
         } else {
             self.init(id: legacyID ?? 0, proto: proto, hostAddr: hostAddr, hostPort: port ?? 0)
         }

@@ -79,7 +79,7 @@ struct PastaBackend: HelperBackend {
     func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
         ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
                                                       timeoutMs: context.config.readyTimeout * 1000,
-                                                      maxConnections: context.config.maxConnectionsPerForward)
+                                                      options: ForwarderOptions(context.config))
     }
 
     func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {

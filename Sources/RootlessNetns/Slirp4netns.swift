@@ -95,7 +95,7 @@ struct Slirp4netnsBackend: HelperBackend {
     func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
         var errors = ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
                                                                    timeoutMs: context.config.readyTimeout * 1000,
-                                                      maxConnections: context.config.maxConnectionsPerForward)
+                                                      options: ForwarderOptions(context.config))
         let missing = missingForwards(forwards, record: record, context: context).filter { $0.via == .slirp4netns }
         for f in missing {
             do { _ = try apiAdd(f, record: record, context: context) } catch { errors.append(error) }

@@ -451,7 +451,7 @@ def cmd_ref_start(o) -> dict:
             if "return" not in reply:
                 raise ToolError(f"add_hostfwd: {reply}")
         return {"netns": ns, "pid": p.pid, "gateway": "10.0.2.2"}
-    tcp = "none"
+    tcp = o.tcp or "none"
     if o.hostfwd:
         hp, gp = o.hostfwd.split(":")
         tcp = f"127.0.0.1/{hp}:{gp}"
@@ -486,6 +486,8 @@ def cmd_attach(o) -> dict:
         hp, gp = o.hostfwd.split(":")
         cap = {"portMappings": [{"hostPort": int(hp), "containerPort": int(gp), "protocol": "tcp",
                                  "hostIP": "127.0.0.1"}]}
+    if o.caps:
+        cap = json.loads(o.caps)
     chain.add(ns, f"{o.prefix}-{o.name}", cap)
     return {"netns": ns}
 
@@ -556,11 +558,13 @@ def main() -> int:
     sp.add_argument("--backend", required=True)
     sp.add_argument("--mtu", type=int, required=True)
     sp.add_argument("--hostfwd", default="")
+    sp.add_argument("--tcp", default="", help="pasta only: its whole -t spec (bench_forward)")
     sp = common(sub.add_parser("ref-stop"), False)
     sp.add_argument("--pid", type=int, required=True)
     sp = common(sub.add_parser("attach"))
     sp.add_argument("--name", required=True)
     sp.add_argument("--hostfwd", default="")
+    sp.add_argument("--caps", default="", help="CAP_ARGS JSON instead of --hostfwd (bench_forward)")
     sp = common(sub.add_parser("detach"))
     sp.add_argument("--name", required=True)
     sp = common(sub.add_parser("spawn"), False)

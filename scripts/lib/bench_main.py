@@ -34,6 +34,7 @@ DRIVER = os.path.join(HERE, "bench_driver.py")
 CNITOOL = os.path.join(ROOT, "scripts", "cnitool")
 sys.path.insert(0, HERE)
 import bench_netns  # noqa: E402  (figure 9, issue 13)
+import bench_forward  # noqa: E402  (figure 10, issue 12)
 REF_DIR = "/usr/lib/cni"
 HOST_NS = "rcnib-host"          # stand-in "host" netns for the reference chain (root)
 T_START = time.monotonic()
@@ -875,6 +876,7 @@ class Bench:
                 "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.")
 
         bench_netns.section(self, W)
+        bench_forward.section(self, W)
 
         W("## Targets")
         W("")
@@ -997,7 +999,7 @@ def main() -> int:
     only = set(o.only.split(",")) if o.only else None
     figs = [("1", b.fig1_version), ("2", b.fig2_warm), ("3", b.fig3_cold), ("4", b.fig4_scale),
             ("5", b.fig5_parallel), ("6", b.fig6_netstat), ("7", b.fig7_throughput), ("8", b.fig8_rss_size),
-            ("9", lambda: bench_netns.run(b))]
+            ("9", lambda: bench_netns.run(b)), ("10", lambda: bench_forward.run(b))]
     try:
         for key, fn in figs:
             if only is None or key in only:
