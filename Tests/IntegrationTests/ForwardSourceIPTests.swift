@@ -115,7 +115,7 @@ struct ForwardSourceIPTests {
                 ForwardRestoreTests.dropPortmap(&p)
             }, to: f.scratch)
             let a = try f.container("fsi-")
-            let vethPort = Int.random(in: 20000..<30000), loPort = TCP.freePort()
+            let vethPort = TCP.freePort(), loPort = TCP.freePort()  // bind(0): free on every address
             let caps = Self.caps([(net.hostIP, vethPort), ("127.0.0.1", loPort)])
             let add = f.cni(conflist, "add", a, capArgs: caps)
             try #require(add.succeeded, "\(add)")
@@ -208,14 +208,16 @@ struct ForwardSourceIPTests {
     }
 
     @Test("IPv6 mappings: TCP and UDP on host ::1 reach the container's v6 address, UDP on 127.0.0.1 its v4 one; ports free after DEL",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns"))
-    func ipv6AndUDP() throws {
+          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns or pasta"),
+          arguments: backends)
+    func ipv6AndUDP(_ backend: String) throws {
         var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
         defer { f.finish() }
         let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
         var conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         var plugins = conf["plugins"] as? [[String: Any]] ?? []
         try #require(!plugins.isEmpty)
+        plugins[0]["backend"] = backend
         ForwardRestoreTests.dropPortmap(&plugins[0])
         conf["plugins"] = plugins
         let conflist = try Conflists.write(conf, to: f.scratch)
