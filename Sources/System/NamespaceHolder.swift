@@ -63,8 +63,7 @@ public final class NamespaceHolder: @unchecked Sendable {
         mountFD = mount.take()?.take() ?? -1
         self.pid = pid
         control = controlWrite.take()
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : nil
+        cwd = Identity.currentDirectory()
     }
 
     deinit {
