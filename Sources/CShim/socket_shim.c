@@ -9,58 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int make_addr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len) {
-    memset(ss, 0, sizeof *ss);
-    if (ip == NULL || ip[0] == '\0') ip = "0.0.0.0";
-    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((unsigned short)port);
-        *len = sizeof *v4;
-        return AF_INET;
-    }
-    if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((unsigned short)port);
-        *len = sizeof *v6;
-        return AF_INET6;
-    }
-    return -EINVAL;
-}
-
-int cshim_inet_bind(const char *ip, int port, int type, int nonblock) {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int family = make_addr(ip, port, &ss, &len);
-    if (family < 0) return family;
-    int fd = socket(family, type | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
-    if (fd < 0) return -errno;
-    int one = 1;
-    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || (type == SOCK_STREAM && listen(fd, 128) != 0)) {
-        int err = errno;
-        close(fd);
-        return -err;
-    }
-    return fd;
-}
-
-int cshim_inet_connect(const char *ip, int port, int type) {
-    struct sockaddr_storage ss;
-    socklen_t len;
-    int family = make_addr(ip, port, &ss, &len);
-    if (family < 0) return family;
-    int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -errno;
-    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
-        int err = errno;
-        close(fd);
-        return -err;
-    }
-    return fd;
-}
-
 int cshim_send_fd(int sock, int fd, const void *buf, size_t len) {
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
@@ -107,17 +55,3 @@ int cshim_socket_error(int fd) {
     return err;
 }
 
-int cshim_accept(int fd, int nonblock) {
-    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
-    return c < 0 ? -errno : c;
-}
-
-long cshim_send(int fd, const void *buf, size_t len) {
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-    return n < 0 ? -errno : (long)n;
-}
-
-long cshim_sendto(int fd, const void *buf, size_t len, const struct sockaddr *addr, socklen_t addrlen) {
-    ssize_t n = sendto(fd, buf, len, MSG_NOSIGNAL, addr, addrlen);
-    return n < 0 ? -errno : (long)n;
-}
