@@ -15,14 +15,13 @@ extension CLI {
         let op = try Operation(try Self.sweepRequest(stateDir: context.state.root, env: env), hostEnv: env)
         let plugin = RootlessNetnsPlugin(hostEnv: env)
         var released: [AttachmentKey] = []
-        let busy = try op.locked { () throws(RootlessError) -> Bool in
+        let outcome = try op.locked { () throws(RootlessError) -> Operation.TeardownOutcome in
             let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
             if invoker != nil { try op.enterChains() }
             released = plugin.reapGone(op, invoker: invoker)
-            op.leaveChains()
-            return op.teardownIfUnused().isBusy
+            return op.leaveChainsAndTearDownIfUnused()
         }
-        if busy { _ = op.teardownWhenIdle() }
+        _ = op.finishTeardown(outcome)
         let out: JSON = ["released": .array(released.map {
             ["network": .string($0.network), "containerID": .string($0.containerID), "ifName": .string($0.ifName)]
         })]

@@ -124,6 +124,18 @@ extension Operation {
         return .done(netns.teardown())
     }
 
+    /// A chain's end, under the state lock: leave the namespace, tear it down if unused. Pass
+    /// the outcome to `finishTeardown(_:)` after the lock is released.
+    func leaveChainsAndTearDownIfUnused() -> TeardownOutcome {
+        leaveChains()
+        return teardownIfUnused()
+    }
+
+    /// After the lock: a teardown that found chains still inside waits for them; else its errors.
+    func finishTeardown(_ outcome: TeardownOutcome) -> [RootlessError] {
+        outcome.isBusy ? teardownWhenIdle() : outcome.errors
+    }
+
     /// After the last attachment left while other chains were still inside (typically an
     /// orphaned delegate of a killed plugin, or other containers' first ADDs): wait for them,
     /// without the state lock, then decide again. Returns early once an attachment exists.

@@ -35,14 +35,11 @@ extension RootlessNetnsPlugin {
             return (record, corrupt, invoker)
         }
         var errors = releaseChain(op, key: op.key, record: record, env: op.request.env, invoker: invoker)
-        let busy = try op.locked { () throws(RootlessError) -> Bool in
+        let outcome = try op.locked { () throws(RootlessError) -> Operation.TeardownOutcome in
             errors += releaseRecord(op, key: op.key, record: record, corrupt: corrupt, chainErrors: errors, nsUp: invoker != nil)
-            op.leaveChains()
-            let outcome = op.teardownIfUnused()
-            errors += outcome.errors
-            return outcome.isBusy
+            return op.leaveChainsAndTearDownIfUnused()
         }
-        if busy { errors += op.teardownWhenIdle() }
+        errors += op.finishTeardown(outcome)
         if let first = errors.first { throw first }
     }
 

@@ -45,7 +45,7 @@ extension RootlessNetnsPlugin {
         }
         if !FS.exists(op.context.state.root) { return }
         var errors: [RootlessError] = []
-        let busy = try op.locked { () throws(RootlessError) -> Bool in
+        let outcome = try op.locked { () throws(RootlessError) -> Operation.TeardownOutcome in
             let keep = Set(valid.map { AttachmentKey(network: op.chain.name, containerID: $0.containerID, ifName: $0.ifName) })
             let invoker = op.netns.isMounted ? try op.invoker(inside: true) : nil
             if invoker != nil { try op.enterChains() }
@@ -63,12 +63,9 @@ extension RootlessNetnsPlugin {
             if let invoker {
                 do throws(CNIError) { try op.chain.gc(invoker, env: request.env, validAttachments: valid) } catch { errors.append(.cni(error)) }
             }
-            op.leaveChains()
-            let outcome = op.teardownIfUnused()
-            errors += outcome.errors
-            return outcome.isBusy
+            return op.leaveChainsAndTearDownIfUnused()
         }
-        if busy { errors += op.teardownWhenIdle() }
+        errors += op.finishTeardown(outcome)
         if let first = errors.first { throw first }
     }
 }

@@ -116,7 +116,7 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     @discardableResult
     func finishTeardown(_ op: Operation) -> [RootlessError] {
         let outcome = (try? op.locked { () throws(RootlessError) -> Operation.TeardownOutcome in op.teardownIfUnused() }) ?? .notUnused
-        return outcome.isBusy ? op.teardownWhenIdle() : outcome.errors
+        return op.finishTeardown(outcome)
     }
 
     public func check(_ request: CNIRequest) throws {
