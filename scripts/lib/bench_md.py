@@ -75,3 +75,9 @@ def section(W, title: str, method: str, failed: str | None = None) -> None:
     if failed:
         W(f"**Not produced:** `{failed}`")
         W("")
+
+
+def figure(run, W, key: str, results: str, title: str, method: str):
+    """The section head of figure `key`; returns its raw results (run.res[results]) or None."""
+    section(W, title, method, run.failed.get(key))
+    return run.res.get(results)

@@ -5,7 +5,7 @@ themselves (bench_netns.section, bench_forward.section)."""
 from __future__ import annotations
 
 from bench_analysis import GO_PLUGINS, gbps, gbps_cell
-from bench_md import f, fr, med, mm, pct, ratio, section, table, verdict
+from bench_md import f, figure, fr, med, mm, pct, ratio, table, verdict
 
 
 def render(run, an, W) -> None:
@@ -14,12 +14,10 @@ def render(run, an, W) -> None:
 
 
 def fig1(run, an, W) -> None:
-    section(W, "1. Startup: VERSION",
-            f"Each binary fork/exec'd with `CNI_COMMAND=VERSION`, stdin from a file, stdout to /dev/null, "
-            f"round-robin over the binaries ({run.p['version_n']} timed runs each after 3 warm-up rounds), timed in "
-            f"Python around `posix_spawn` + `waitpid` (hyperfine 1.15 cannot feed stdin from a file).",
-            run.failed.get("1"))
-    v = run.res.get("version")
+    v = figure(run, W, "1", "version", "1. Startup: VERSION",
+        f"Each binary fork/exec'd with `CNI_COMMAND=VERSION`, stdin from a file, stdout to /dev/null, "
+        f"round-robin over the binaries ({run.p['version_n']} timed runs each after 3 warm-up rounds), timed in "
+        f"Python around `posix_spawn` + `waitpid` (hyperfine 1.15 cannot feed stdin from a file).")
     if not v:
         return
     refm = med(v["bridge"] + v["host-local"] + v["portmap"])
@@ -32,17 +30,15 @@ def fig1(run, an, W) -> None:
 
 def fig2(run, an, W) -> None:
     p = run.p
-    section(W, "2. Warm ADD and DEL",
-            f"Shared namespace up with one container attached; then ADD and DEL of a second container, "
-            f"{p['warm_n']} × {p['warm_blocks']} blocks (blocks alternate ours / reference), after one "
-            "untimed round. Ours: the `rootless-netns` conflist (delegates bridge+host-local and portmap, "
-            "MTU 65520) run by the bench user inside the rootless session. Reference: the same bridge+host-local "
-            "+portmap chain as root in a plain netns (`nsenter --net=/run/netns/rcnib-host`, the equivalent of "
-            "`cnitool --host-netns`, so the real host is untouched). Both sides are run by the same in-process "
-            "libcni implementation (cnitool's `scripts/lib/cnilib`), so the interval is one libcni ADD/DEL: "
-            "config building, plugin exec(s), result cache write -- no Python start-up.",
-            run.failed.get("2"))
-    w = run.res.get("warm")
+    w = figure(run, W, "2", "warm", "2. Warm ADD and DEL",
+        f"Shared namespace up with one container attached; then ADD and DEL of a second container, "
+        f"{p['warm_n']} × {p['warm_blocks']} blocks (blocks alternate ours / reference), after one "
+        "untimed round. Ours: the `rootless-netns` conflist (delegates bridge+host-local and portmap, "
+        "MTU 65520) run by the bench user inside the rootless session. Reference: the same bridge+host-local "
+        "+portmap chain as root in a plain netns (`nsenter --net=/run/netns/rcnib-host`, the equivalent of "
+        "`cnitool --host-netns`, so the real host is untouched). Both sides are run by the same in-process "
+        "libcni implementation (cnitool's `scripts/lib/cnilib`), so the interval is one libcni ADD/DEL: "
+        "config building, plugin exec(s), result cache write -- no Python start-up.")
     if not (w and "ref" in w):
         return
     ref = w["ref"]
@@ -63,16 +59,14 @@ def fig2(run, an, W) -> None:
 
 
 def fig3(run, an, W) -> None:
-    section(W, "3. Cold ADD and last DEL",
-            f"{run.p['cold_n']} × (ADD of the only container: netns + helper start + ready + resolv.conf + chain; "
-            "DEL of it: chain DEL + helper stop + netns and state removal). Helper alone: the same binary and "
-            "arguments the plugin uses (slirp4netns `--configure --mtu=65520 --cidr=10.0.2.0/24 "
-            "--enable-sandbox --enable-seccomp -r FD --netns-type=path NS tap0`, timed to the ready byte; "
-            "pasta `--config-net ... --quiet`, timed until the foreground process exits after daemonizing) "
-            f"into a netns made beforehand, {run.p['helper_n']} runs. The netns creation and the `--help` probe the "
-            "plugin runs before each start are shown apart.",
-            run.failed.get("3"))
-    c = run.res.get("cold")
+    c = figure(run, W, "3", "cold", "3. Cold ADD and last DEL",
+        f"{run.p['cold_n']} × (ADD of the only container: netns + helper start + ready + resolv.conf + chain; "
+        "DEL of it: chain DEL + helper stop + netns and state removal). Helper alone: the same binary and "
+        "arguments the plugin uses (slirp4netns `--configure --mtu=65520 --cidr=10.0.2.0/24 "
+        "--enable-sandbox --enable-seccomp -r FD --netns-type=path NS tap0`, timed to the ready byte; "
+        "pasta `--config-net ... --quiet`, timed until the foreground process exits after daemonizing) "
+        f"into a netns made beforehand, {run.p['helper_n']} runs. The netns creation and the `--help` probe the "
+        "plugin runs before each start are shown apart.")
     if not c:
         return
     rows = []
@@ -92,12 +86,10 @@ def fig3(run, an, W) -> None:
 
 
 def fig4(run, an, W) -> None:
-    section(W, "4. Scale: attached containers",
-            f"Containers are attached up to each level; at each level one more container is ADDed and DELeted "
-            f"{run.p['scale_reps']} times (after an untimed round). Reference: the same chain as root in the "
-            "stand-in host netns, same levels.",
-            run.failed.get("4"))
-    s = run.res.get("scale")
+    s = figure(run, W, "4", "scale", "4. Scale: attached containers",
+        f"Containers are attached up to each level; at each level one more container is ADDed and DELeted "
+        f"{run.p['scale_reps']} times (after an untimed round). Reference: the same chain as root in the "
+        "stand-in host netns, same levels.")
     if not s:
         return
     lv = [str(x) for x in run.p["levels"]]
@@ -118,12 +110,10 @@ def fig4(run, an, W) -> None:
 
 
 def fig5(run, an, W) -> None:
-    section(W, "5. Parallel ADDs",
-            f"One container attached; then {run.p['parallel']} threads, released together by a barrier, each ADD "
-            "its own container (a fresh netns each); then the same for DEL. Wall = barrier release to the last "
-            "thread done; per-ADD = each thread's own interval. Nearest-rank percentiles.",
-            run.failed.get("5"))
-    pr = run.res.get("parallel")
+    pr = figure(run, W, "5", "parallel", "5. Parallel ADDs",
+        f"One container attached; then {run.p['parallel']} threads, released together by a barrier, each ADD "
+        "its own container (a fresh netns each); then the same for DEL. Wall = barrier release to the last "
+        "thread done; per-ADD = each thread's own interval. Nearest-rank percentiles.")
     if not pr:
         return
     rows = []
@@ -141,14 +131,12 @@ def fig5(run, an, W) -> None:
 
 
 def fig6(run, an, W) -> None:
-    section(W, "6. netstat-inspect vs iproute2",
-            "Root netns `rcnib-ifN` with `lo` + N-1 `ifb` devices (this kernel has no `dummy` module), each up "
-            "with one /32 IPv4 address, made with `ip -batch`. Both tools enter the namespace themselves "
-            f"(`--netns /run/netns/rcnib-ifN` / `ip -n rcnib-ifN`). {run.p['ni_n']} timed runs each, round-robin, "
-            "stdout to /dev/null. The inspect reference is the two `ip` runs back to back (issue 7's "
-            "definition; inspect also reads routes, which `ip -j addr show` does not).",
-            run.failed.get("6"))
-    ns6 = run.res.get("netstat")
+    ns6 = figure(run, W, "6", "netstat", "6. netstat-inspect vs iproute2",
+        "Root netns `rcnib-ifN` with `lo` + N-1 `ifb` devices (this kernel has no `dummy` module), each up "
+        "with one /32 IPv4 address, made with `ip -batch`. Both tools enter the namespace themselves "
+        f"(`--netns /run/netns/rcnib-ifN` / `ip -n rcnib-ifN`). {run.p['ni_n']} timed runs each, round-robin, "
+        "stdout to /dev/null. The inspect reference is the two `ip` runs back to back (issue 7's "
+        "definition; inspect also reads routes, which `ip -j addr show` does not).")
     if not ns6:
         return
     rows = []
@@ -178,19 +166,17 @@ def _h2c_path(run) -> str:
 
 def fig7(run, an, W) -> None:
     p = run.p
-    section(W, "7. Throughput (iperf3)",
-            f"`iperf3 -t {p['iperf_t']}`, {p['iperf_reps']} run(s) per cell: median (min–max) of the receiver's "
-            "rate, one TCP stream. Container → host: `iperf3 -s -B "
-            "127.0.0.1` on the host, client in the container netns to the host-loopback mapping (slirp4netns: "
-            "10.0.2.2 with `allowHostLoopback`; pasta: the namespace's default gateway, which pasta maps to the "
-            "host's loopback -- checked with a token server on 127.0.0.1 before any traffic). Host → container: "
-            f"`iperf3 -c 127.0.0.1 -p PORT` through a `portMappings` entry ({_h2c_path(run)}). The conflist "
-            "`mtu` is the helper MTU; the bridge delegate gets the same `mtu` (its own default is 1500, shown in "
-            "the extra row). Reference: a netns and the helper started by hand with the same MTU, no plugin, no "
-            "bridge; client in that netns; forward by hand (slirp4netns `add_hostfwd` to 10.0.2.100, pasta "
-            "`-t 127.0.0.1/PORT:5201`). Traffic stays on the host's loopback and in the bench's namespaces.",
-            run.failed.get("7"))
-    tp = run.res.get("throughput")
+    tp = figure(run, W, "7", "throughput", "7. Throughput (iperf3)",
+        f"`iperf3 -t {p['iperf_t']}`, {p['iperf_reps']} run(s) per cell: median (min–max) of the receiver's "
+        "rate, one TCP stream. Container → host: `iperf3 -s -B "
+        "127.0.0.1` on the host, client in the container netns to the host-loopback mapping (slirp4netns: "
+        "10.0.2.2 with `allowHostLoopback`; pasta: the namespace's default gateway, which pasta maps to the "
+        "host's loopback -- checked with a token server on 127.0.0.1 before any traffic). Host → container: "
+        f"`iperf3 -c 127.0.0.1 -p PORT` through a `portMappings` entry ({_h2c_path(run)}). The conflist "
+        "`mtu` is the helper MTU; the bridge delegate gets the same `mtu` (its own default is 1500, shown in "
+        "the extra row). Reference: a netns and the helper started by hand with the same MTU, no plugin, no "
+        "bridge; client in that netns; forward by hand (slirp4netns `add_hostfwd` to 10.0.2.100, pasta "
+        "`-t 127.0.0.1/PORT:5201`). Traffic stays on the host's loopback and in the bench's namespaces.")
     if not tp:
         return
     rows = []
@@ -206,11 +192,10 @@ def fig7(run, an, W) -> None:
 
 
 def fig8(run, an, W) -> None:
-    section(W, "8. Peak RSS and binary sizes",
-            "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (Swift "
-            "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.",
-            run.failed.get("8"))
-    rs8, w = run.res.get("rss"), run.res.get("warm")
+    rs8 = figure(run, W, "8", "rss", "8. Peak RSS and binary sizes",
+        "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (Swift "
+        "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.")
+    w = run.res.get("warm")
     if rs8:
         rows = [(b, f"{sz['bytes']:,}", f"{sz['stripped']:,}", f"{rs8['rssVersion'][b]:,}") for b, sz in rs8["size"].items()]
         rows.append(("(`/usr/bin/time` running `/bin/true`, the floor)", "", "", f"{rs8['rssBaseline']:,}"))
