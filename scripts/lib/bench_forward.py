@@ -190,29 +190,21 @@ def _g(x, d=2):
 
 
 def section(b, W) -> None:
-    rows = b.res.get("forward10")
-    W("## 10. Port forwarding: host → container (issue 12)")
-    W("")
-    W("iperf3 `-c 127.0.0.1 -p HOSTPORT -P 1|4` through a `portMappings` entry, MTU 65520 (helper and bridge), "
-      "median of the runs; then 3000 sequential short request/response connections (HTTP/1.0-like: connect, "
-      "request, response, close; `--quick`: 500); then the RSS of the forwarding process (our forwarder; "
-      "slirp4netns for `add_hostfwd`; pasta for `-t`) idle and with 1000 open idle connections. "
-      "Ours: the forwarder in the shared namespace (epoll, splice) to the container over the bridge; "
-      "`add_hostfwd`: `portForwarder: \"slirp4netns\"` (slirp's TCP stack, then portmap DNAT); "
-      "pasta -t: pasta started by hand into a netns (no plugin, no bridge) with `-t 127.0.0.1/PORT:GUEST`. "
-      "All in one run, clients on the host's loopback.")
-    W("")
-    if "10" in b.failed:
-        W(f"**Not produced:** `{b.failed['10']}`")
-        W("")
+    from bench_md import figure, table   # the report's helpers (rendering only)
+    rows = figure(b, W, "10", "forward10", "10. Port forwarding: host → container (issue 12)",
+        "iperf3 `-c 127.0.0.1 -p HOSTPORT -P 1|4` through a `portMappings` entry, MTU 65520 (helper and bridge), "
+        "median of the runs; then 3000 sequential short request/response connections (HTTP/1.0-like: connect, "
+        "request, response, close; `--quick`: 500); then the RSS of the forwarding process (our forwarder; "
+        "slirp4netns for `add_hostfwd`; pasta for `-t`) idle and with 1000 open idle connections. "
+        "Ours: the forwarder in the shared namespace (epoll, splice) to the container over the bridge; "
+        "`add_hostfwd`: `portForwarder: \"slirp4netns\"` (slirp's TCP stack, then portmap DNAT); "
+        "pasta -t: pasta started by hand into a netns (no plugin, no bridge) with `-t 127.0.0.1/PORT:GUEST`. "
+        "All in one run, clients on the host's loopback.")
     if not rows:
         return
-    W("| variant | 1 stream (Gbit/s) | 4 streams (Gbit/s) | connections/s | RSS idle (KiB) | RSS 1000 conns (KiB) |")
-    W("|---|---|---|---|---|---|")
-    for r in rows:
-        if "error" in r:
-            W(f"| {r['variant']} | error: {r['error'][:120]} | | | | |")
-            continue
-        W(f"| {r['variant']} | {_g(r.get('gbps1'))} | {_g(r.get('gbps4'))} | {_g(r.get('connPerSec'), 0)} | "
-          f"{r.get('rss0KB') or '—'} | {r.get('rss1000KB') or '—'} |")
+    table(W, ("variant", "1 stream (Gbit/s)", "4 streams (Gbit/s)", "connections/s", "RSS idle (KiB)",
+              "RSS 1000 conns (KiB)"),
+          [(r["variant"], f"error: {r['error'][:120]}", "", "", "", "") if "error" in r else
+           (r["variant"], _g(r.get("gbps1")), _g(r.get("gbps4")), _g(r.get("connPerSec"), 0),
+            r.get("rss0KB") or "—", r.get("rss1000KB") or "—") for r in rows])
     W("")

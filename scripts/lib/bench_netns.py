@@ -277,30 +277,26 @@ def breakdown_rows(runs: list[dict]) -> list[tuple[str, float | None]]:
 
 
 def section(b, W) -> None:
-    res = b.res.get("netns9")
-    W("## 9. Parallel ADD/DEL walls and the cold-ADD breakdown")
-    W("")
-    W("One container attached; then N threads released together by a barrier each ADD their own container "
-      "(a fresh netns each), then the same for DEL (the driver's `parallel`), N = 16 and 32, ours (slirp4netns) "
-      "and the bare chain as root, alternating in one run. Cold-ADD breakdown: the cold ADD of figure 3 with "
-      "the plugin run under `strace -f -ttt --seccomp-bpf -e trace=" + TRACED + "` (only those syscalls stop "
-      "the tracee); phase boundaries are the syscalls that end them (the nsfs bind mount, the helper's "
-      "execve, the final `rename` of helper.json, of resolv.conf, each delegate's execve and exit). "
-      "Medians of the traced runs; tracing inflates the execs, so compare the phases, and the "
-      "untraced total is figure 3's.")
-    W("")
-    if "9" in b.failed:
-        W(f"**Not produced:** `{b.failed['9']}`")
-        W("")
+    from bench_md import figure, table   # the report's helpers (rendering only)
+    res = figure(b, W, "9", "netns9", "9. Parallel ADD/DEL walls and the cold-ADD breakdown",
+        "One container attached; then N threads released together by a barrier each ADD their own container "
+        "(a fresh netns each), then the same for DEL (the driver's `parallel`), N = 16 and 32, ours (slirp4netns) "
+        "and the bare chain as root, alternating in one run. Cold-ADD breakdown: the cold ADD of figure 3 with "
+        "the plugin run under `strace -f -ttt --seccomp-bpf -e trace=" + TRACED + "` (only those syscalls stop "
+        "the tracee); phase boundaries are the syscalls that end them (the nsfs bind mount, the helper's "
+        "execve, the final `rename` of helper.json, of resolv.conf, each delegate's execve and exit). "
+        "Medians of the traced runs; tracing inflates the execs, so compare the phases, and the "
+        "untraced total is figure 3's.")
     if not res:
         return
-    W("| N | ours: ADD wall (ms) | bare chain: ADD wall | ratio | ours: DEL wall | bare chain: DEL wall | ratio | errors |")
-    W("|---|---|---|---|---|---|---|---|")
+    rows = []
     for n, row in res["parallel"].items():
         o, r = row["ours"], row["ref"]
         err = len(o.get("addErrors", [])) + len(o.get("delErrors", [])) + len(r.get("addErrors", [])) + len(r.get("delErrors", []))
-        W(f"| {n} | {_f(o['addWall'])} | {_f(r['addWall'])} | {o['addWall'] / r['addWall']:.2f}x | "
-          f"{_f(o['delWall'])} | {_f(r['delWall'])} | {o['delWall'] / r['delWall']:.2f}x | {err} |")
+        rows.append((n, _f(o["addWall"]), _f(r["addWall"]), f"{o['addWall'] / r['addWall']:.2f}x",
+                     _f(o["delWall"]), _f(r["delWall"]), f"{o['delWall'] / r['delWall']:.2f}x", err))
+    table(W, ("N", "ours: ADD wall (ms)", "bare chain: ADD wall", "ratio", "ours: DEL wall", "bare chain: DEL wall",
+              "ratio", "errors"), rows)
     W("")
     fresh = res.get("refFreshFirstAdd") or []
     if fresh:
@@ -311,11 +307,9 @@ def section(b, W) -> None:
     cold = {k: v for k, v in res.get("coldTrace", {}).items() if v.get("runs")}
     if cold:
         names = list(cold)
-        W("| cold ADD phase (ms, median) | " + " | ".join(names) + " |")
-        W("|---|" + "---|" * len(names))
         tables = {k: breakdown_rows(v["runs"]) for k, v in cold.items()}
-        for i, (label, _) in enumerate(tables[names[0]]):
-            W(f"| {label} | " + " | ".join(_f(tables[k][i][1]) for k in names) + " |")
+        table(W, ["cold ADD phase (ms, median)"] + names,
+              [[label] + [_f(tables[k][i][1]) for k in names] for i, (label, _) in enumerate(tables[names[0]])])
         W("")
         W("n = " + ", ".join(f"{k}: {len(v['runs'])}" for k, v in cold.items()) + " traced runs.")
         W("")
