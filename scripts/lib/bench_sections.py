@@ -63,10 +63,11 @@ def fig3(run, an, W) -> None:
         f"{run.p['cold_n']} × (ADD of the only container: netns + helper start + ready + resolv.conf + chain; "
         "DEL of it: chain DEL + helper stop + netns and state removal). Helper alone: the same binary and "
         "arguments the plugin uses (slirp4netns `--configure --mtu=65520 --cidr=10.0.2.0/24 "
-        "--enable-sandbox --enable-seccomp -r FD --netns-type=path NS tap0`, timed to the ready byte; "
-        "pasta `--config-net ... --quiet`, timed until the foreground process exits after daemonizing) "
-        f"into a netns made beforehand, {run.p['helper_n']} runs. The netns creation and the `--help` probe the "
-        "plugin runs before each start are shown apart.")
+        "--enable-sandbox --enable-seccomp -r FD --netns-type=path NS tap0`, timed to the ready byte, "
+        "without the plugin's `--api-socket`; pasta `--config-net ... --quiet`, timed until the foreground "
+        f"process exits after daemonizing) into a netns made beforehand, {run.p['helper_n']} runs. The netns "
+        "creation and the helper's `--help` probe are shown apart: the helper-alone runs probe before every "
+        "start, the plugin only when the binary is not in its feature cache (see the context notes).")
     if not c:
         return
     rows = []
@@ -159,9 +160,19 @@ def fig6(run, an, W) -> None:
 
 
 def _h2c_path(run) -> str:
-    return ("slirp4netns: `add_hostfwd` to the shared namespace, then portmap DNAT to the container; pasta: the "
-            "plugin's forwarder inside the shared namespace, which this pasta release needs because it cannot add "
-            "forwards at run time")
+    """How figure 7's port mapping reaches the container, from the conflists the run used."""
+    kinds: dict[str, str] = {}
+    for name, conf in run.res.get("conflists", {}).items():
+        if name.startswith("tp-"):
+            plug = conf["plugins"][0]
+            kinds[plug["backend"]] = plug.get("portForwarder", "builtin")
+    ours = ("the plugin binds the host port and our forwarder, in the shared namespace, connects to the "
+            "container over the bridge")
+    if all(k == "builtin" for k in kinds.values()):
+        return (f"on both backends {ours}: the conflists keep `portForwarder` at its default, `builtin`; "
+                "slirp4netns's own `add_hostfwd` is a variant of figure 10")
+    return "; ".join(f"{b}: `add_hostfwd` to the shared namespace, then portmap DNAT to the container" if k == "slirp4netns"
+                     else f"{b}: {ours}" for b, k in kinds.items())
 
 
 def fig7(run, an, W) -> None:
@@ -193,8 +204,9 @@ def fig7(run, an, W) -> None:
 
 def fig8(run, an, W) -> None:
     rs8 = figure(run, W, "8", "rss", "8. Peak RSS and binary sizes",
-        "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (Swift "
-        "stdlib linked statically) and of the Debian-packaged Go plugins; `strip -o` for the stripped size.")
+        "GNU `/usr/bin/time -f %M` (max of 3 runs for VERSION). Sizes of the release binaries (fully static: "
+        "Swift runtime, glibc and jansson linked in; `scripts/build-release`) and of the Debian-packaged Go "
+        "plugins; `strip -o` for the stripped size.")
     w = run.res.get("warm")
     if rs8:
         rows = [(b, f"{sz['bytes']:,}", f"{sz['stripped']:,}", f"{rs8['rssVersion'][b]:,}") for b, sz in rs8["size"].items()]
