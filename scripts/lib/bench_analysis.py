@@ -233,7 +233,7 @@ def _parallel_note(pr, w, n: int) -> list[str]:
             f"({share:.2f} of it; the bare chain: {f(rserial)} vs {f(rf['addWall'])} ms, {rshare:.2f}). Chains into "
             "one shared namespace run concurrently: the state lock is held before and after a chain, never during "
             "one, and the network-setup lock that serialises a network's first chains is not in the way once a "
-            f"container is attached (docs/guarantees.md), {how}."]
+            f"container is attached (Sources/RootlessNetns/Locking.swift), {how}."]
 
 
 def _traced_probe(runs) -> float | None:
