@@ -79,6 +79,13 @@ class Report(unittest.TestCase):
         fig7 = section(render(slirp_forwarder)[0], "7. Throughput (iperf3)")
         self.assertIn("slirp4netns: `add_hostfwd` to the shared namespace, then portmap DNAT", fig7)
 
+    def test_figure7_lists_each_runs_retransmits(self):
+        def bimodal(record):
+            record["results"]["throughput"][0]["oursC2H"]["retransmits"] = [5, 700, None]
+        fig7 = section(render(bimodal)[0], "7. Throughput (iperf3)")
+        self.assertIn("Sender retransmits per run", fig7)
+        self.assertIn("| 5 / 700 / ? | 0 |", fig7)
+
     def test_context_notes_follow_the_design(self):
         notes = section(render()[0], "Targets")
         self.assertIn("Chains into one shared namespace run concurrently", notes)

@@ -200,6 +200,21 @@ def fig7(run, an, W) -> None:
     table(W, ("backend", "helper MTU", "bridge/veth MTU", "container → host loopback: ours", "helper alone", "ratio",
               "host → container (port mapping): ours", "helper alone", "ratio"), rows)
     W("")
+    # The sender's TCP retransmits of each run, in run order: a cell whose runs stall in retransmission
+    # timeouts is bimodal (issue 13's pasta container → host), and its median is then one of two modes.
+    def rtx(row, key):
+        cell = row.get(key) or {}
+        runs = cell.get("retransmits") or []
+        return " / ".join("?" if r is None else str(r) for r in runs) if runs else "—"
+    if any(isinstance(row.get(k), dict) and row[k].get("retransmits") for row in tp
+           for k in ("oursC2H", "refC2H", "oursH2C", "refH2C")):
+        W("Sender retransmits per run (same cells, in run order; Gbit/s per run in the JSON record):")
+        W("")
+        table(W, ("backend", "helper MTU", "bridge/veth MTU", "container → host: ours", "helper alone",
+                  "host → container: ours", "helper alone"),
+              [(row["backend"], row["mtu"], row["bridgeMtu"], rtx(row, "oursC2H"), rtx(row, "refC2H"),
+                rtx(row, "oursH2C"), rtx(row, "refH2C")) for row in tp])
+        W("")
 
 
 def fig8(run, an, W) -> None:
