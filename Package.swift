@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "CNITests", dependencies: ["CNI", "JSON"]),
         // What several test targets share (TempDir).
         .target(name: "TestSupport", dependencies: ["System"], path: "Tests/TestSupport"),
-        .testTarget(name: "SystemTests", dependencies: ["System", "TestSupport"]),
+        .testTarget(name: "SystemTests", dependencies: ["System", "CShim", "TestSupport"]),
         // Recorded/recording netlink sockets for tests (replayed kernel replies, fixture capture).
         .target(name: "NetlinkTestSupport", dependencies: ["Netlink"], path: "Tests/NetlinkTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTestSupport", "CNetlinkShim"],
