@@ -15,7 +15,9 @@ let package = Package(
                        providers: [.apt(["libjansson-dev"])]),
         // The little C that Swift cannot do safely (fork/setns/unshare/mount/execve, sockets, and the
         // forwarder's epoll/splice/pipe2/IP_TRANSPARENT calls, which Swift's Glibc module lacks).
-        // Only System imports it: scripts/check-imports enforces that.
+        // The codes it reports (child steps, stages, wait and lock kinds) are enums in its headers.
+        // Only System imports it (and SystemTests, to read those codes): scripts/check-imports
+        // enforces that for Sources/.
         .target(name: "CShim"),
         // Netlink framing (the kernel header macros Swift cannot import) and attribute tables,
         // for the Netlink module only; kernel headers alone, no libmnl, so both executables are static.
