@@ -16,8 +16,8 @@ enum cshim_lock_kind {
     CSHIM_LOCK_EXCLUSIVE = 2,    // F_WRLCK
 };
 
-/// Lock bytes [start, start+len) of `fd` as `kind` (enum cshim_lock_kind); `wait` blocks (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when
-/// the range is held and !wait).
+/// Lock bytes [start, start+len) of `fd` as `kind` (enum cshim_lock_kind); `wait` blocks
+/// (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when the range is held and !wait).
 int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait);
 
 #ifdef __cplusplus
