@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON", "CJansson"]),
         .testTarget(name: "IPTests", dependencies: ["IP"]),
         .testTarget(name: "CNITests", dependencies: ["CNI", "IP", "JSON"]),
-        // What several test targets share (TempDir).
+        // What several test targets share (TempDir, TempNetns).
         .target(name: "TestSupport", dependencies: ["System"], path: "Tests/TestSupport"),
         .testTarget(name: "SystemTests", dependencies: ["System", "CShim", "TestSupport"]),
         // Recorded/recording netlink sockets for tests (replayed kernel replies, fixture capture).
