@@ -1,3 +1,4 @@
+import IP
 import JSON
 
 /// A CNI result in the version-independent shape of 1.1.0. `json(version:)` renders it for any

@@ -255,7 +255,7 @@ int cshim_netns_create(const char *path, int *step) {
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
-        if (unshare(CLONE_NEWNET) < 0) child_fail(p[1], CSHIM_STEP_UNSHARE_MOUNT, -1, errno);
+        if (unshare(CLONE_NEWNET) < 0) child_fail(p[1], CSHIM_STEP_UNSHARE_NET, -1, errno);
         if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             child_fail(p[1], CSHIM_STEP_MOUNT_OP, -1, errno);
         _exit(0);
@@ -304,12 +304,12 @@ static void *socket_job_main(void *arg) {
     int tgt = open(j->netns_path, O_RDONLY | O_CLOEXEC);
     if (tgt < 0) {
         j->err = errno;
-        j->stage = 2;
+        j->stage = CSHIM_SOCKET_OPEN;
         return NULL;
     }
     if (setns(tgt, CLONE_NEWNET) < 0) {
         j->err = errno;
-        j->stage = 3;
+        j->stage = CSHIM_SOCKET_SETNS;
         close(tgt);
         return NULL;
     }
@@ -317,23 +317,23 @@ static void *socket_job_main(void *arg) {
     j->fd = socket(j->family, j->type | SOCK_CLOEXEC, j->proto);
     if (j->fd < 0) {
         j->err = errno;
-        j->stage = 4;
+        j->stage = CSHIM_SOCKET_CREATE;
     }
     return NULL;
 }
 
 int cshim_socket_in_netns(const char *netns_path, int family, int type, int proto, int *stage) {
-    *stage = 0;
+    *stage = CSHIM_SOCKET_OK;
     if (!netns_path) {
         int s = socket(family, type | SOCK_CLOEXEC, proto);
-        if (s < 0) *stage = 4;
+        if (s < 0) *stage = CSHIM_SOCKET_CREATE;
         return s;
     }
-    struct socket_job j = {netns_path, family, type, proto, -1, 0, 0};
+    struct socket_job j = {netns_path, family, type, proto, -1, 0, CSHIM_SOCKET_OK};
     pthread_t t;
     int rc = pthread_create(&t, NULL, socket_job_main, &j);
     if (rc != 0) {
-        *stage = 1;
+        *stage = CSHIM_SOCKET_THREAD;
         errno = rc;
         return -1;
     }
@@ -402,12 +402,12 @@ char **cshim_environ(void) { return environ; }
 int cshim_decode_wait_status(int status, int *value) {
     if (WIFEXITED(status)) {
         *value = WEXITSTATUS(status);
-        return 1;
+        return CSHIM_WAIT_EXITED;
     }
     if (WIFSIGNALED(status)) {
         *value = WTERMSIG(status);
-        return 2;
+        return CSHIM_WAIT_SIGNALED;
     }
     *value = 0;
-    return 0;
+    return CSHIM_WAIT_OTHER;
 }

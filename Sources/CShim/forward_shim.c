@@ -203,7 +203,7 @@ int cshim_epoll_create(void) {
 
 int cshim_epoll_ctl(int ep, int op, int fd, uint32_t events, uint64_t token) {
     struct epoll_event ev = {.events = events, .data.u64 = token};
-    int kop = op == 1 ? EPOLL_CTL_ADD : op == 2 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    int kop = op == CSHIM_EPOLL_ADD ? EPOLL_CTL_ADD : op == CSHIM_EPOLL_MODIFY ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
     return epoll_ctl(ep, kop, fd, &ev) == 0 ? 0 : -errno;
 }
 

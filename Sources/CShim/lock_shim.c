@@ -8,7 +8,7 @@
 int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait) {
     struct flock fl;
     memset(&fl, 0, sizeof fl);  // l_pid must be 0 for OFD locks
-    fl.l_type = kind == 0 ? F_UNLCK : kind == 1 ? F_RDLCK : F_WRLCK;
+    fl.l_type = kind == CSHIM_LOCK_UNLOCK ? F_UNLCK : kind == CSHIM_LOCK_SHARED ? F_RDLCK : F_WRLCK;
     fl.l_whence = SEEK_SET;
     fl.l_start = (off_t)start;
     fl.l_len = (off_t)len;

@@ -1,4 +1,5 @@
 import CNetlinkShim
+import IP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ import Glibc
 public struct InterfaceAddress: Sendable, Equatable {
     public var interfaceIndex: Int32
     /// IFA_LOCAL when present (the local end on point-to-point links), else IFA_ADDRESS.
-    public var address: InetAddress
+    public var address: IPAddress
     public var prefixLength: Int
     /// RT_SCOPE_* (universe 0, site 200, link 253, host 254, nowhere 255).
     public var scope: UInt8
@@ -15,7 +16,7 @@ public struct InterfaceAddress: Sendable, Equatable {
     public var flags: UInt32
     public var label: String?
 
-    public init(interfaceIndex: Int32, address: InetAddress, prefixLength: Int,
+    public init(interfaceIndex: Int32, address: IPAddress, prefixLength: Int,
                 scope: UInt8 = UInt8(RT_SCOPE_UNIVERSE.rawValue), flags: UInt32 = 0, label: String? = nil) {
         self.interfaceIndex = interfaceIndex
         self.address = address
@@ -25,9 +26,9 @@ public struct InterfaceAddress: Sendable, Equatable {
         self.label = label
     }
 
-    public var prefix: InetPrefix? { InetPrefix(address: address, length: prefixLength) }
-    /// "10.88.0.2/24".
-    public var cidr: String { "\(address)/\(prefixLength)" }
+    public var prefix: IPNetwork? { IPNetwork(address: address, prefixLength: prefixLength) }
+    /// "10.88.0.2/24", as `ip address` prints it.
+    public var cidr: String { "\(address.text(.inetNtop))/\(prefixLength)" }
 
     /// The name `ip addr` prints for the scope.
     public var scopeName: String {
@@ -61,7 +62,7 @@ public struct InterfaceAddress: Sendable, Equatable {
         let tb = attributeTable(nlh, offset: headerSize, max: Int(__IFA_MAX) - 1)
         let attr = tb[Int(IFA_LOCAL)] ?? tb[Int(IFA_ADDRESS)]
         // Families other than v4/v6 (none are asked for) carry no IP address: skip, don't fail.
-        guard let attr, let address = InetAddress(bytes: attributeBytes(attr)) else { return nil }
+        guard let attr, let address = IPAddress(bytes: attributeBytes(attr)) else { return nil }
         var flags = UInt32(ifa.ifa_flags)
         if let f = tb[Int(IFA_FLAGS)], cshim_nlattr_payload_len(f) >= 4 { flags = attributeU32(f) }
         var label: String?

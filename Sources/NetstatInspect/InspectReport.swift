@@ -1,3 +1,4 @@
+import IP
 import JSON
 import Netlink
 
@@ -5,8 +6,9 @@ import Netlink
 /// network status block (`{"interfaces":{"eth0":{"subnets":[{"ipnet","gateway"}],"mac_address"}}}`).
 public struct InspectReport: Sendable, Equatable {
     public struct Subnet: Sendable, Equatable {
-        public var ipnet: InetPrefix
-        public var gateway: InetAddress?
+        /// Printed as inet_ntop(3) prints them (`ip address`), as before the address types were one.
+        public var ipnet: IPNetwork
+        public var gateway: IPAddress?
     }
     public struct Interface: Sendable, Equatable {
         public var name: String
@@ -30,7 +32,7 @@ public struct InspectReport: Sendable, Equatable {
         }
         interfaces = links.map { link in
             let subnets = snapshot.addresses(of: link)
-                .filter { !$0.address.isLinkLocal }
+                .filter { !$0.address.isLinkLocalUnicast && !$0.address.isLinkLocalMulticast }
                 .compactMap(\.prefix)
                 .map { Subnet(ipnet: $0, gateway: snapshot.gateway(for: $0, on: link)) }
             return Interface(name: link.name, macAddress: link.macAddress, mtu: link.mtu,
@@ -43,8 +45,8 @@ public struct InspectReport: Sendable, Equatable {
         for iface in interfaces {
             var entry = JSONObject()
             entry["subnets"] = .array(iface.subnets.map { subnet in
-                var s: JSONObject = ["ipnet": .string(subnet.ipnet.description)]
-                if let gw = subnet.gateway { s["gateway"] = .string(gw.description) }
+                var s: JSONObject = ["ipnet": .string(subnet.ipnet.text(.inetNtop))]
+                if let gw = subnet.gateway { s["gateway"] = .string(gw.text(.inetNtop)) }
                 return .object(s)
             })
             entry["mac_address"] = .string(iface.macAddress ?? "")
@@ -64,8 +66,8 @@ public struct InspectReport: Sendable, Equatable {
             w.key(Keys.subnets); w.beginArray()
             for subnet in iface.subnets {
                 w.beginObject()
-                w.key(Keys.ipnet); w.string(subnet.ipnet.description)
-                if let gw = subnet.gateway { w.key(Keys.gateway); w.string(gw.description) }
+                w.key(Keys.ipnet); w.string(subnet.ipnet.text(.inetNtop))
+                if let gw = subnet.gateway { w.key(Keys.gateway); w.string(gw.text(.inetNtop)) }
                 w.endObject()
             }
             w.endArray()
@@ -101,7 +103,7 @@ public struct InspectReport: Sendable, Equatable {
                         iface.kind ?? "-"]
             if iface.subnets.isEmpty { rows.append(base + ["-", "-"]) }
             for subnet in iface.subnets {
-                rows.append(base + [subnet.ipnet.description, subnet.gateway?.description ?? "-"])
+                rows.append(base + [subnet.ipnet.text(.inetNtop), subnet.gateway?.text(.inetNtop) ?? "-"])
             }
         }
         return formatTable(rows)

@@ -1,3 +1,4 @@
+import IP
 import Netlink
 
 /// Links, addresses and main-table routes of one namespace, read over one netlink socket.
@@ -33,7 +34,7 @@ public struct NetworkSnapshot: Sendable {
 
     /// The gateway of `subnet`'s family that lies inside `subnet`, preferring a default route out
     /// of `link` itself; nil when no default route of that family goes through this subnet.
-    public func gateway(for subnet: InetPrefix, on link: Link) -> InetAddress? {
+    public func gateway(for subnet: IPNetwork, on link: Link) -> IPAddress? {
         let candidates = defaultRoutes(family: subnet.address.family)
         let viaLink = candidates.filter { route in
             route.outputInterface == link.index || route.nextHops.contains { $0.interfaceIndex == link.index }

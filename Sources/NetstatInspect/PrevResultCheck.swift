@@ -1,4 +1,5 @@
 import CNI
+import IP
 import Netlink
 
 /// CHECK's comparison of a prevResult with a live namespace: every difference, in words.
@@ -21,7 +22,7 @@ enum PrevResultCheck {
             }
         }
         for ip in result.ips {
-            guard let address = InetAddress(bytes: ip.address.address.bytes) else { continue }
+            let address = ip.address.address
             let owners: [Link]
             if let index = ip.interface {
                 // An IP on a host-side interface (or one already reported missing) is not ours to check.
@@ -49,14 +50,13 @@ enum PrevResultCheck {
     /// A route with the same destination network (and the same gateway, when one is given).
     static func hasRoute(_ want: CNIResult.Route, in snapshot: NetworkSnapshot) -> Bool {
         let dst = want.dst.network
-        guard let dstAddress = InetAddress(bytes: dst.address.bytes) else { return false }
-        let gateway = want.gw.flatMap { InetAddress(bytes: $0.bytes) }
+        let gateway = want.gw
         let table = want.table.map(UInt32.init) ?? RouteTable.main
         return snapshot.routes.contains { r in
-            guard r.family == dstAddress.family, r.table == table else { return false }
+            guard r.family == dst.address.family, r.table == table else { return false }
             let sameDestination: Bool
             if let d = r.destination {
-                sameDestination = d.length == dst.prefixLength && d.address == dstAddress
+                sameDestination = d == dst
             } else {
                 sameDestination = dst.prefixLength == 0
             }

@@ -1,4 +1,5 @@
 import CNI
+import IP
 import JSON
 
 /// The user-mode network helper connecting the shared namespace to the host.

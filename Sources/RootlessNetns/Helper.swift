@@ -66,6 +66,7 @@ protocol HelperBackend {
     /// Starts the helper for `netnsPath` and waits until the namespace is configured.
     func start(context: Context, netnsPath: String) throws(RootlessError) -> HelperRecord
     /// Installs the host → container forwards of one attachment; rolls back its own on failure.
+    /// The forwards methods default to our port forwarder, the path of both backends.
     func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
                      context: Context) throws(RootlessError) -> [HostForward]
     /// Removes forwards by what they are (proto, host address, port): one that is already gone
@@ -81,7 +82,29 @@ protocol HelperBackend {
 }
 
 extension HelperBackend {
-    /// The forwarder serves both backends; it goes with the namespace.
+    // Our forwarder, inside the namespace, serves both backends: it gets each host socket (bound
+    // here, so a taken port fails now) and connects to the container. A backend with forwards of
+    // its own (slirp4netns's API, `portForwarder: "slirp4netns"`) adds them to these.
+    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
+                     context: Context) throws(RootlessError) -> [HostForward] {
+        try ForwarderForwards.add(mappings, netnsPath: record.netns, result: result, context: context)
+    }
+
+    func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError] {
+        ForwarderForwards.remove(forwards, context: context)
+    }
+
+    func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
+        ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
+                                                      timeoutMs: context.config.readyTimeout * 1000,
+                                                      options: ForwarderOptions(context.config))
+    }
+
+    func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {
+        ForwarderClient(state: context.state).missing(forwards)
+    }
+
+    /// The forwarder goes with the namespace.
     func stopAuxiliary(context: Context) -> [RootlessError] { ForwarderClient(state: context.state).stop() }
 }
 

@@ -3,7 +3,8 @@ import JSON
 import System
 
 /// pasta (passt): copies the host's addresses and routes into the namespace and forks into the
-/// background once the namespace is configured. This release cannot change forwards at run time.
+/// background once the namespace is configured. This release cannot change forwards at run time,
+/// so its forwards are the forwarder's only (`HelperBackend`'s defaults).
 struct PastaBackend: HelperBackend {
     let binary: String
     var kind: BackendKind { .pasta }
@@ -63,26 +64,5 @@ struct PastaBackend: HelperBackend {
                                   guestAddress: "", dnsServers: dns)
         try record.save(state)
         return record
-    }
-
-    /// This pasta cannot add forwards at run time: our forwarder, inside the namespace, gets
-    /// each host socket (bound here, so a taken port fails now) and connects to the container.
-    func addForwards(_ mappings: [PortMapping], record: HelperRecord, result: CNIResult,
-                     context: Context) throws(RootlessError) -> [HostForward] {
-        try ForwarderForwards.add(mappings, netnsPath: record.netns, result: result, context: context)
-    }
-
-    func removeForwards(_ forwards: [HostForward], context: Context) -> [RootlessError] {
-        ForwarderForwards.remove(forwards, context: context)
-    }
-
-    func restoreForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [RootlessError] {
-        ForwarderClient(state: context.state).restore(forwards, netnsPath: record.netns,
-                                                      timeoutMs: context.config.readyTimeout * 1000,
-                                                      options: ForwarderOptions(context.config))
-    }
-
-    func missingForwards(_ forwards: [HostForward], record: HelperRecord, context: Context) -> [HostForward] {
-        ForwarderClient(state: context.state).missing(forwards)
     }
 }

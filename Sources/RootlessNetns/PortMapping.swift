@@ -1,4 +1,5 @@
 import CNI
+import IP
 import JSON
 
 /// One entry of runtimeConfig.portMappings (the `portMappings` capability).

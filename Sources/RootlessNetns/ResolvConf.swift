@@ -1,4 +1,5 @@
 import CNI
+import IP
 
 /// The shared namespace's resolv.conf: the helper's DNS first, then the host's usable servers.
 enum ResolvConf {
@@ -49,7 +50,7 @@ enum ResolvConf {
         for s in servers {
             guard let ip = IPAddress(s), !ip.isLoopback, !ip.isUnspecified else { continue }
             if ip.isIPv4Mapped, ip.bytes[12] == 127 { continue }
-            if !ip.isIPv4 && (!enableIPv6 || ip.isLinkLocal) { continue }
+            if !ip.isIPv4 && (!enableIPv6 || ip.isLinkLocalUnicast) { continue }
             if !out.contains(ip.description) { out.append(ip.description) }
         }
         return out

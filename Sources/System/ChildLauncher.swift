@@ -151,9 +151,9 @@ enum ChildLauncher {
 
     static func decodeStatus(_ status: Int32) -> ExitStatus? {
         var value: Int32 = 0
-        switch cshim_decode_wait_status(status, &value) {
-        case 1: return .exited(value)
-        case 2: return .signaled(value)
+        switch UInt32(bitPattern: cshim_decode_wait_status(status, &value)) {
+        case CSHIM_WAIT_EXITED.rawValue: return .exited(value)
+        case CSHIM_WAIT_SIGNALED.rawValue: return .signaled(value)
         default: return nil
         }
     }

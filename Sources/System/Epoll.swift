@@ -24,20 +24,20 @@ public struct Epoll: ~Copyable {
     }
 
     public func add(_ target: borrowing OwnedFD, _ events: Events, token: UInt64) throws(SystemError) {
-        try control(1, target.raw, events, token, "epoll_ctl ADD")
+        try control(CSHIM_EPOLL_ADD, target.raw, events, token, "epoll_ctl ADD")
     }
 
     public func modify(_ target: borrowing OwnedFD, _ events: Events, token: UInt64) throws(SystemError) {
-        try control(2, target.raw, events, token, "epoll_ctl MOD")
+        try control(CSHIM_EPOLL_MODIFY, target.raw, events, token, "epoll_ctl MOD")
     }
 
     /// Deregisters (closing an fd also does, once no duplicate of it is left).
     public func remove(_ target: borrowing OwnedFD) {
-        _ = cshim_epoll_ctl(fd.raw, 3, target.raw, 0, 0)
+        _ = cshim_epoll_ctl(fd.raw, Int32(CSHIM_EPOLL_DELETE.rawValue), target.raw, 0, 0)
     }
 
-    private func control(_ op: Int32, _ target: Int32, _ events: Events, _ token: UInt64, _ name: String) throws(SystemError) {
-        let r = cshim_epoll_ctl(fd.raw, op, target, events.rawValue, token)
+    private func control(_ op: cshim_epoll_op, _ target: Int32, _ events: Events, _ token: UInt64, _ name: String) throws(SystemError) {
+        let r = cshim_epoll_ctl(fd.raw, Int32(op.rawValue), target, events.rawValue, token)
         if r < 0 { throw SystemError(op: name, path: "fd \(target)", errno: -r) }
     }
 

@@ -17,12 +17,16 @@ public enum NetNS {
         if cshim_netns_create(path, &step) == 0 { return }
         let err = Glibc.errno
         _ = unlink(path)
-        let op = switch step {
-        case Int32(CSHIM_STEP_SETNS.rawValue): "unshare(CLONE_NEWNET) for"
-        case Int32(CSHIM_STEP_MOUNT_OP.rawValue): "mount --bind /proc/self/ns/net"
+        throw SystemError(op: createOperation(step: step), path: path, errno: err)
+    }
+
+    /// What `create` was doing when the C child reported `step`.
+    static func createOperation(step: Int32) -> String {
+        switch UInt32(bitPattern: step) {
+        case CSHIM_STEP_UNSHARE_NET.rawValue: "unshare(CLONE_NEWNET) for"
+        case CSHIM_STEP_MOUNT_OP.rawValue: "mount --bind /proc/self/ns/net"
         default: "create netns"
         }
-        throw SystemError(op: op, path: path, errno: err)
     }
 
     /// Unmounts (`umount2(2)` MNT_DETACH) and unlinks `path`. Missing or not mounted is fine,
@@ -62,12 +66,14 @@ public enum NetnsSocket {
         let fd = cshim_socket_in_netns(netnsPath, family, type, proto, &stage)
         if fd >= 0 { return OwnedFD(adopting: fd) }
         let err = Glibc.errno
-        switch stage {
-        case 1: throw NetnsSocketError(.startThread, SystemError(op: "pthread_create for socket in netns", path: netnsPath, errno: err))
-        case 2: throw NetnsSocketError(.openNamespace, SystemError(op: "open netns", path: netnsPath, errno: err))
-        case 3: throw NetnsSocketError(.enterNamespace, SystemError(op: "setns", path: netnsPath, errno: err))
-        default: throw NetnsSocketError(.createSocket, SystemError(op: "socket in netns", path: netnsPath ?? "(current)", errno: err))
+        let (failed, op): (NetnsSocketError.Stage, String) = switch UInt32(bitPattern: stage) {
+        case CSHIM_SOCKET_THREAD.rawValue: (.startThread, "pthread_create for socket in netns")
+        case CSHIM_SOCKET_OPEN.rawValue: (.openNamespace, "open netns")
+        case CSHIM_SOCKET_SETNS.rawValue: (.enterNamespace, "setns")
+        default: (.createSocket, "socket in netns")
         }
+        let path = failed == .createSocket ? netnsPath ?? "(current)" : netnsPath
+        throw NetnsSocketError(failed, SystemError(op: op, path: path, errno: err))
     }
 
     /// The kernel's never-reused id (SO_NETNS_COOKIE) of the network namespace mounted at

@@ -43,13 +43,14 @@ public final class RangeLocks {
 
     /// Takes byte `index` if free now; false if someone else holds it.
     public func tryLock(_ index: Int64, shared: Bool) throws(SystemError) -> Bool {
-        if cshim_ofd_lock(fd.raw, index, 1, shared ? 1 : 2, 0) == 0 { return true }
+        let kind = shared ? CSHIM_LOCK_SHARED : CSHIM_LOCK_EXCLUSIVE
+        if cshim_ofd_lock(fd.raw, index, 1, Int32(kind.rawValue), 0) == 0 { return true }
         let err = Glibc.errno
         if err == EAGAIN || err == EACCES || err == EINTR { return false }
         throw SystemError(op: "lock", path: "\(path) [\(index)]", errno: err)
     }
 
     public func unlock(_ index: Int64) {
-        _ = cshim_ofd_lock(fd.raw, index, 1, 0, 0)
+        _ = cshim_ofd_lock(fd.raw, index, 1, Int32(CSHIM_LOCK_UNLOCK.rawValue), 0)
     }
 }

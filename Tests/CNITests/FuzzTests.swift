@@ -39,40 +39,42 @@ struct FuzzTests {
         print("fuzz: \(name): \(iterations) inputs in \(String(format: "%.1f", budget * share)) s (RCNI_FUZZ_SEED=\(seed))")
     }
 
+    /// The four parsers, each fuzzed by its own test.
+    enum Target: String, Codable, Sendable {
+        case json, netConf, result, environment
+
+        func fuzz(seed: UInt64) {
+            switch self {
+            case .json: FuzzTests.json(seed: seed)
+            case .netConf: FuzzTests.netConf(seed: seed)
+            case .result: FuzzTests.result(seed: seed)
+            case .environment: FuzzTests.environment(seed: seed)
+            }
+        }
+    }
+
     // Each target runs in a child process (an exit test): a parser that crashes or overflows its
     // stack fails that test, with the seed to replay it, instead of killing the whole test
     // binary (and every later test with it). Issues recorded in the child are reported here.
-    @Test("JSON.parse: mutated and generated texts parse or fail with a positioned error")
-    func jsonTarget() async {
+    static func fuzzInChild(_ target: Target, sourceLocation: SourceLocation = #_sourceLocation) async {
         let seed = Self.seed
-        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
-            FuzzTests.json(seed: seed)
+        await #expect(processExitsWith: .success, "fuzz target \(target.rawValue) crashed (RCNI_FUZZ_SEED=\(seed))",
+                      sourceLocation: sourceLocation) { [target, seed = seed as UInt64] in
+            target.fuzz(seed: seed)
         }
     }
+
+    @Test("JSON.parse: mutated and generated texts parse or fail with a positioned error")
+    func jsonTarget() async { await Self.fuzzInChild(.json) }
 
     @Test("NetConf.parse: every failure is a CNIError with a known code; successes are consistent")
-    func netConfTarget() async {
-        let seed = Self.seed
-        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
-            FuzzTests.netConf(seed: seed)
-        }
-    }
+    func netConfTarget() async { await Self.fuzzInChild(.netConf) }
 
     @Test("CNIResult.parse: failures are CNIErrors; a parsed result renders in every version and parses back")
-    func resultTarget() async {
-        let seed = Self.seed
-        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
-            FuzzTests.result(seed: seed)
-        }
-    }
+    func resultTarget() async { await Self.fuzzInChild(.result) }
 
     @Test("CNIEnvironment.parse: failures are code 3 or 4; successes hold valid names")
-    func environmentTarget() async {
-        let seed = Self.seed
-        await #expect(processExitsWith: .success, "\(#function) crashed (RCNI_FUZZ_SEED=\(seed))") { [seed = seed as UInt64] in
-            FuzzTests.environment(seed: seed)
-        }
-    }
+    func environmentTarget() async { await Self.fuzzInChild(.environment) }
 
     /// A failure must be a CNIError with a known code.
     static func expectKnown(_ error: any Error, _ input: @autoclosure () -> String,

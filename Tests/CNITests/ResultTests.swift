@@ -1,5 +1,6 @@
 import Testing
 @testable import CNI
+import IP
 import JSON
 
 @Suite struct ResultTests {

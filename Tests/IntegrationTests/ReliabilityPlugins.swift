@@ -3,7 +3,7 @@ import Foundation
 /// The fake delegate (Fixtures/fake_delegate.py) under the names the reliability suites use
 /// (`relExit`/`relOn`, `relHang`, `relGarbage`, `relFailStatus`, `relAddress`; see its header).
 enum RelPlugin {
-    static let names = ["relfake", "relfake2", "relhang", "relgarbage"]
+    static let names = ["relfake", "relfake2", "relhang", "relgarbage", "relfailonce", "relswap"]
 
     static func install(in dir: String) throws {
         try FakeDelegate.install(in: dir, names: names)

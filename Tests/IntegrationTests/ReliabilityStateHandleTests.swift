@@ -6,27 +6,6 @@ extension ReliabilityTests {
     /// runtime dir, records that are not regular files, teardown without the backend binary.
     @Suite("state dir handle")
     struct StateHandle {
-        /// A delegate that, on ADD, swaps `swapFrom` (an ancestor of the state dir) for a symlink
-        /// to `swapTo` (as another user who can write the ancestor's parent would, mid-ADD), then
-        /// fails so that the plugin rolls back and tears down.
-        static let swapSource = #"""
-        #!/usr/bin/env python3
-        import json, os, sys
-        conf = json.loads(sys.stdin.read() or "{}")
-        cmd = os.environ.get("CNI_COMMAND", "")
-        version = conf.get("cniVersion", "1.0.0")
-        if cmd == "VERSION":
-            print(json.dumps({"cniVersion": version, "supportedVersions": ["0.3.1", "0.4.0", "1.0.0", "1.1.0"]}))
-            sys.exit(0)
-        if cmd == "ADD":
-            src, dst = conf["swapFrom"], conf["swapTo"]
-            if not os.path.islink(src):
-                os.rename(src, src + ".moved")
-                os.symlink(dst, src)
-            print(json.dumps({"cniVersion": version, "code": 11, "msg": "swapped"}))
-            sys.exit(11)
-        """#
-
         /// Every entry below `dir` with its content (files) or type, to compare before/after.
         static func snapshot(_ dir: String) -> [String: String] {
             var out: [String: String] = [:]
@@ -65,7 +44,6 @@ extension ReliabilityTests {
             var f = try RelFixture()
             defer { f.finish() }
             let ns = try f.makeNetns("sw", count: 1)[0]
-            try Scratch.write(Self.swapSource, to: f.plugins + "/relswap", mode: 0o755)
             let anc = f.scratch + "/anc", victim = f.scratch + "/victim"
             let fm = FileManager.default
             try fm.createDirectory(atPath: anc + "/x", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -84,7 +62,7 @@ extension ReliabilityTests {
             defer { try? fm.removeItem(atPath: anc + "/x") }  // the symlink, never through it
             let conf = try Scratch.jsonText(["cniVersion": "1.0.0", "name": "relswap", "type": "rootless-netns",
                                              "backend": "slirp4netns", "stateDir": stateDir,
-                                             "delegates": [["type": "relswap", "swapFrom": anc + "/x", "swapTo": victim + "/x"]]]
+                                             "delegates": [["type": "relswap", "relSwapFrom": anc + "/x", "relSwapTo": victim + "/x"]]]
                                             as [String: Any])
             let shared = try Self.netnsPath(f, stateDir)
             let r = f.plugin(env: f.pluginEnv("ADD", containerID: "relswap", netns: ns), stdin: conf)

@@ -6,36 +6,6 @@ extension ReliabilityTests {
     /// regression test of a reproduced bug; each failed on the code before state v2.
     @Suite("state v2")
     struct StateV2 {
-        /// A fake delegate whose DEL fails the first time for a container (a marker file per
-        /// container next to it), then succeeds: a transient failure.
-        static let failOnceSource = #"""
-        #!/usr/bin/env python3
-        import json, os, sys
-        conf = json.loads(sys.stdin.read() or "{}")
-        cmd = os.environ.get("CNI_COMMAND", "")
-        here = os.path.dirname(os.path.abspath(__file__))
-        cid = os.environ.get("CNI_CONTAINERID", "")
-        with open(os.path.join(here, "failonce.jsonl"), "a") as f:
-            f.write(json.dumps({"command": cmd, "containerID": cid, "network": conf.get("name")}) + "\n")
-        v = conf.get("cniVersion", "1.0.0")
-        if cmd == "VERSION":
-            print(json.dumps({"cniVersion": v, "supportedVersions": ["0.4.0", "1.0.0", "1.1.0"]})); sys.exit(0)
-        if cmd == "DEL":
-            marker = os.path.join(here, "failonce-" + cid)
-            if not os.path.exists(marker):
-                open(marker, "w").close()
-                print(json.dumps({"cniVersion": v, "code": 11, "msg": "transient DEL failure"})); sys.exit(11)
-        if cmd == "ADD":
-            print(json.dumps(conf.get("prevResult") or {"cniVersion": v, "interfaces": [{"name": "eth0"}],
-                  "ips": [{"address": "10.98.0.2/24", "interface": 0}]}))
-        sys.exit(0)
-        """#
-
-        static func installFailOnce(_ f: RelFixture) throws {
-            try Scratch.write(failOnceSource, to: f.plugins + "/failonce", mode: 0o755)
-            try f.user.chown(f.plugins)
-        }
-
         static func log(_ f: RelFixture, _ name: String = FakeDelegate.logName) -> [[String: Any]] {
             guard let text = try? String(contentsOfFile: f.plugins + "/" + name, encoding: .utf8) else { return [] }
             return text.split(separator: "\n").compactMap { Command.jsonObject(String($0)) }
@@ -113,10 +83,9 @@ extension ReliabilityTests {
         func failedChainDelIsRetried() throws {
             var f = try RelFixture()
             defer { f.finish() }
-            try Self.installFailOnce(f)
             let dir = f.stateDir("rel-v2-retry")
             let conflist = try Self.conflist(f, network: "retrynet", stateDir: dir,
-                                             delegates: [["type": "relfake"], ["type": "failonce"]])
+                                             delegates: [["type": "relfake"], ["type": "relfailonce", "relFailOnce": "DEL"]])
             let ns = try f.makeNetns("v2r", count: 2)
             #expect(f.cni(conflist, "add", ns[0], containerID: "r-gc").succeeded)
             #expect(f.cni(conflist, "add", ns[1], containerID: "r-del").succeeded)

@@ -54,7 +54,7 @@ import NetlinkTestSupport
         #expect(v6.scopeName == "global")
         #expect(v6.flagNames.contains("nodad") && v6.flagNames.contains("permanent"))
         #expect(addresses.first { $0.cidr == "127.0.0.1/8" }?.scopeName == "host")
-        #expect(addresses.contains { $0.address.isLinkLocal && $0.scopeName == "link" })
+        #expect(addresses.contains { $0.address.isLinkLocalUnicast && $0.scopeName == "link" })
     }
 
     @Test func routes() throws {

@@ -1,5 +1,6 @@
 import CNI
 import Glibc
+import IP
 import JSON
 import Netlink
 import NetlinkTestSupport
@@ -78,8 +79,8 @@ import Testing
         var problems = PrevResultCheck.differences(result, snapshot: snapshot, netns: Self.netns)
         #expect(problems == ["address 10.88.0.2/24 is missing on eth0", "route 0.0.0.0/0 via 10.88.0.1 is missing"])
 
-        snapshot.addresses = [InterfaceAddress(interfaceIndex: 2, address: InetAddress("10.88.0.2")!, prefixLength: 24)]
-        snapshot.routes = [Route(family: AF_INET, gateway: InetAddress("10.88.0.1"), outputInterface: 2)]
+        snapshot.addresses = [InterfaceAddress(interfaceIndex: 2, address: IPAddress("10.88.0.2")!, prefixLength: 24)]
+        snapshot.routes = [Route(family: AF_INET, gateway: IPAddress("10.88.0.1"), outputInterface: 2)]
         #expect(PrevResultCheck.differences(result, snapshot: snapshot, netns: Self.netns).isEmpty)
 
         var withMac = result

@@ -1,11 +1,12 @@
 import Glibc
+import IP
 import Netlink
 import Testing
 @testable import NetstatInspect
 
 /// Reports from a snapshot built in code.
 @Suite struct ReportTests {
-    static func ip(_ s: String) -> InetAddress { InetAddress(s) ?? InetAddress(bytes: [0, 0, 0, 0])! }
+    static func ip(_ s: String) -> IPAddress { IPAddress(s) ?? IPAddress(bytes: [0, 0, 0, 0])! }
 
     static let snapshot: NetworkSnapshot = {
         var stats = LinkStatistics()
@@ -29,7 +30,7 @@ import Testing
         let routes = [
             Route(family: AF_INET, gateway: ip("10.88.0.1"), outputInterface: 2),
             Route(family: AF_INET6, gateway: ip("fd00:88::1"), outputInterface: 2, priority: 1024),
-            Route(family: AF_INET, destination: InetPrefix("10.88.0.0/24"), outputInterface: 2),
+            Route(family: AF_INET, destination: IPNetwork("10.88.0.0/24"), outputInterface: 2),
         ]
         return NetworkSnapshot(links: links, addresses: addresses, routes: routes)
     }()
@@ -56,8 +57,8 @@ import Testing
         var snapshot = Self.snapshot
         snapshot.routes = [Route(family: AF_INET, gateway: Self.ip("172.16.0.1"), outputInterface: 2)]
         let eth0 = snapshot.links[1]
-        #expect(snapshot.gateway(for: InetPrefix("10.88.0.2/24")!, on: eth0) == nil)
-        #expect(snapshot.gateway(for: InetPrefix("172.16.0.9/16")!, on: eth0) == Self.ip("172.16.0.1"))
+        #expect(snapshot.gateway(for: IPNetwork("10.88.0.2/24")!, on: eth0) == nil)
+        #expect(snapshot.gateway(for: IPNetwork("172.16.0.9/16")!, on: eth0) == Self.ip("172.16.0.1"))
     }
 
     @Test func missingInterfaceIsAnError() {

@@ -1,4 +1,5 @@
 import Glibc
+import IP
 import JSON
 import Netlink
 import Testing
@@ -21,11 +22,11 @@ import Testing
                               hardwareAddress: i % 5 == 0 ? [] : [2, 0, 0, UInt8(i >> 16 & 0xff), UInt8(i >> 8 & 0xff), UInt8(i & 0xff)],
                               mtu: i % 11 == 0 ? nil : 1500, operState: .up, kind: "ifb",
                               statistics: i % 13 == 0 ? nil : stats))
-            if let a = InetAddress(bytes: [10, 200, UInt8(i >> 8 & 0xff), UInt8(i & 0xff)]) {
+            if let a = IPAddress(bytes: [10, 200, UInt8(i >> 8 & 0xff), UInt8(i & 0xff)]) {
                 addresses.append(InterfaceAddress(interfaceIndex: index, address: a, prefixLength: i % 3 == 0 ? 32 : 24))
             }
         }
-        let routes = [Route(family: AF_INET, gateway: InetAddress("10.200.0.1"), outputInterface: 2)]
+        let routes = [Route(family: AF_INET, gateway: IPAddress("10.200.0.1"), outputInterface: 2)]
         return NetworkSnapshot(links: links, addresses: addresses, routes: routes)
     }
 

@@ -1,5 +1,6 @@
 import CNI
 import Glibc
+import IP
 import JSON
 import System
 import Testing

@@ -17,13 +17,9 @@ struct NamespaceHolderTests {
     }
 
     @Test func childrenJoinOneSetupAndKeepSpawnSemantics() throws {
-        let dir = try TempDir()
-        defer {
-            try? NetNS.remove(at: dir.sub("ns"))
-            dir.cleanup()
-        }
-        let ns = dir.sub("ns")
-        try NetNS.create(at: ns)
+        let netns = try TempNetns()
+        defer { netns.cleanup() }
+        let dir = netns.dir, ns = netns.path
         let nsInfo = try #require(try FS.stat(ns))
         try FS.mkdirAll(dir.sub("src"), mode: 0o755)
         try FS.writeFileAtomically(dir.sub("src/marker"), bytes("from-src"), mode: 0o644)

@@ -7,13 +7,9 @@ import TestSupport
 @Suite(.enabled(if: isRoot, "needs uid 0 (root, or unshare --user --map-root-user --mount) to create namespaces"))
 struct RootTests {
     @Test func createAndRemoveNetns() throws {
-        let dir = try TempDir()
-        defer {
-            try? NetNS.remove(at: dir.sub("ns"))
-            dir.cleanup()
-        }
-        let ns = dir.sub("ns")
-        try NetNS.create(at: ns)
+        let netns = try TempNetns()
+        defer { netns.cleanup() }
+        let ns = netns.path
         #expect(Mounts.isNsfs(ns))
         #expect(!NetNS.sameNamespace(ns, "/proc/self/ns/net"))
         #expect(NetNS.sameNamespace(ns, ns))
@@ -26,13 +22,9 @@ struct RootTests {
     }
 
     @Test func spawnEntersNetnsAndPrivateMounts() throws {
-        let dir = try TempDir()
-        defer {
-            try? NetNS.remove(at: dir.sub("ns"))
-            dir.cleanup()
-        }
-        let ns = dir.sub("ns")
-        try NetNS.create(at: ns)
+        let netns = try TempNetns()
+        defer { netns.cleanup() }
+        let dir = netns.dir, ns = netns.path
         let nsInfo = try #require(try FS.stat(ns))
 
         // Only the namespace.
@@ -100,13 +92,9 @@ struct RootTests {
     }
 
     @Test func socketInNetns() throws {
-        let dir = try TempDir()
-        defer {
-            try? NetNS.remove(at: dir.sub("ns"))
-            dir.cleanup()
-        }
-        let ns = dir.sub("ns")
-        try NetNS.create(at: ns)
+        let netns = try TempNetns()
+        defer { netns.cleanup() }
+        let dir = netns.dir, ns = netns.path
         let before = try FS.readlink("/proc/thread-self/ns/net")
         let sock = try NetnsSocket.open(netnsPath: ns, family: AF_INET, type: Int32(SOCK_DGRAM.rawValue), proto: 0)
         #expect(try FS.readlink("/proc/thread-self/ns/net") == before)  // back home
@@ -127,13 +115,9 @@ struct RootTests {
     }
 
     @Test func daemonInNetns() throws {
-        let dir = try TempDir()
-        defer {
-            try? NetNS.remove(at: dir.sub("ns"))
-            dir.cleanup()
-        }
-        let ns = dir.sub("ns")
-        try NetNS.create(at: ns)
+        let netns = try TempNetns()
+        defer { netns.cleanup() }
+        let ns = netns.path
         let d = try Daemons.start(DaemonRequest(path: "/bin/sh", argv: ["sh", "-c", "printf %s \"$(readlink /proc/self/ns/net)\" >&3"],
                                                 readyFD: true, enter: EnterSpec(netnsPath: ns)))
         let nsInfo = try #require(try FS.stat(ns))

@@ -97,6 +97,7 @@ enum cshim_child_step {
     CSHIM_STEP_JOIN_NET = 10,    // setns(join_net_fd, CLONE_NEWNET)
     CSHIM_STEP_JOIN_MNT = 11,    // setns(join_mnt_fd, CLONE_NEWNS)
     CSHIM_STEP_HOLD = 12,        // prctl(PR_SET_PDEATHSIG) / closing fds in the holder
+    CSHIM_STEP_UNSHARE_NET = 13, // unshare(CLONE_NEWNET) (cshim_netns_create)
 };
 
 /// The record the child writes to the error pipe before _exit(127).
@@ -114,13 +115,22 @@ pid_t cshim_spawn(const struct cshim_child_spec *spec, int errpipe_w);
 
 /// Create a network namespace bind-mounted on `path` (an existing file): a forked child does
 /// unshare(CLONE_NEWNET) then mount("/proc/self/ns/net", path, MS_BIND) and exits.
-/// Returns 0, or -1 with *step / errno describing the failure (step: enum cshim_child_step or
-/// CSHIM_STEP_MOUNT_OP for the bind mount).
+/// Returns 0, or -1 with *step / errno describing the failure (step: CSHIM_STEP_UNSHARE_NET,
+/// CSHIM_STEP_MOUNT_OP for the bind mount, CSHIM_STEP_EXECVE when the child died otherwise).
 int cshim_netns_create(const char *path, int *step);
+
+/// Where cshim_socket_in_netns failed (*stage).
+enum cshim_socket_stage {
+    CSHIM_SOCKET_OK = 0,
+    CSHIM_SOCKET_THREAD = 1,     // pthread_create
+    CSHIM_SOCKET_OPEN = 2,       // open(netns_path)
+    CSHIM_SOCKET_SETNS = 3,      // setns(fd, CLONE_NEWNET)
+    CSHIM_SOCKET_CREATE = 4,     // socket(2)
+};
 
 /// socket(family, type|SOCK_CLOEXEC, proto) inside `netns_path` (NULL: here). A short-lived
 /// pthread does open + setns(CLONE_NEWNET) + socket and exits; the caller's threads never switch.
-/// Returns the fd or -1 with errno; *stage: 1 pthread_create, 2 open, 3 setns, 4 socket.
+/// Returns the fd or -1 with errno and *stage (enum cshim_socket_stage).
 int cshim_socket_in_netns(const char *netns_path, int family, int type, int proto, int *stage);
 
 // MARK: - Small wrappers
@@ -153,8 +163,14 @@ int cshim_pipe_cloexec(int fds[2]);
 /// The process environment (`environ`).
 char **cshim_environ(void);
 
-/// Decode a waitpid(2) status: returns 1 and *value = WEXITSTATUS if exited, 2 and WTERMSIG if
-/// signaled, 0 otherwise (stopped/continued).
+/// What a waitpid(2) status says (cshim_decode_wait_status).
+enum cshim_wait_kind {
+    CSHIM_WAIT_OTHER = 0,        // stopped / continued
+    CSHIM_WAIT_EXITED = 1,       // *value = WEXITSTATUS
+    CSHIM_WAIT_SIGNALED = 2,     // *value = WTERMSIG
+};
+
+/// Decode a waitpid(2) status: returns an enum cshim_wait_kind and sets *value (0 for OTHER).
 int cshim_decode_wait_status(int status, int *value);
 
 #ifdef __cplusplus

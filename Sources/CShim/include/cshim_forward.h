@@ -69,7 +69,13 @@ struct cshim_epoll_ready {
 
 /// epoll_create1(EPOLL_CLOEXEC): fd or -errno.
 int cshim_epoll_create(void);
-/// op: 1 add, 2 modify, 3 delete. 0 or -errno.
+/// What cshim_epoll_ctl does (EPOLL_CTL_ADD / MOD / DEL).
+enum cshim_epoll_op {
+    CSHIM_EPOLL_ADD = 1,
+    CSHIM_EPOLL_MODIFY = 2,
+    CSHIM_EPOLL_DELETE = 3,
+};
+/// op: enum cshim_epoll_op. 0 or -errno.
 int cshim_epoll_ctl(int ep, int op, int fd, uint32_t events, uint64_t token);
 /// epoll_wait into `out` (max <= 512): count, 0 on timeout/EINTR, or -errno.
 int cshim_epoll_wait(int ep, struct cshim_epoll_ready *out, int max, int timeout_ms);

@@ -9,9 +9,15 @@
 extern "C" {
 #endif
 
-/// Lock bytes [start, start+len) of `fd`: kind 0 unlock, 1 shared (F_RDLCK), 2 exclusive
-/// (F_WRLCK); `wait` blocks (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when
-/// the range is held and !wait).
+/// What cshim_ofd_lock does to the range.
+enum cshim_lock_kind {
+    CSHIM_LOCK_UNLOCK = 0,       // F_UNLCK
+    CSHIM_LOCK_SHARED = 1,       // F_RDLCK
+    CSHIM_LOCK_EXCLUSIVE = 2,    // F_WRLCK
+};
+
+/// Lock bytes [start, start+len) of `fd` as `kind` (enum cshim_lock_kind); `wait` blocks
+/// (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when the range is held and !wait).
 int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait);
 
 #ifdef __cplusplus

@@ -14,6 +14,11 @@
 #   fakeExit N (fakeMsg): CNI error JSON with code N, exit N (every command);
 #   relExit N (relMsg): the same, on the relOn command (default every command);
 #   relFailStatus N: STATUS fails with code N;
+#   relFailOnce COMMAND: that command fails (code 11) the first time for each container (a marker
+#        file failonce-CONTAINERID next to it), then goes on: a transient failure;
+#   relSwapFrom, relSwapTo PATHS: ADD moves relSwapFrom aside (to .moved) and puts a symlink to
+#        relSwapTo in its place, as another user who can write its parent would mid-ADD, then fails
+#        with code 11 (the plugin rolls back);
 #   relGarbage TEXT (relGarbageExit N): ADD prints TEXT instead of a result, exits N (default 0);
 #   ADD: prevResult when given, else one interface (fakeIfname or CNI_IFNAME, sandbox CNI_NETNS)
 #        and the IP fakeAddress / relAddress (default 10.99.0.2/24), in the config's cniVersion;
@@ -56,6 +61,17 @@ if "fakeExit" in conf:
 on = conf.get("relOn")
 if "relExit" in conf and (on is None or on == cmd):
     fail(int(conf["relExit"]), conf.get("relMsg", "rel failure"))
+if conf.get("relFailOnce") == cmd:
+    marker = os.path.join(here, "failonce-" + env.get("CNI_CONTAINERID", ""))
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        fail(11, "transient " + cmd + " failure")
+if "relSwapFrom" in conf and cmd == "ADD":
+    src, dst = conf["relSwapFrom"], conf["relSwapTo"]
+    if not os.path.islink(src):
+        os.rename(src, src + ".moved")
+        os.symlink(dst, src)
+    fail(11, "swapped")
 if cmd == "STATUS" and "relFailStatus" in conf:
     print(json.dumps({"cniVersion": version, "code": int(conf["relFailStatus"]), "msg": "delegate unavailable"}))
     sys.exit(1)

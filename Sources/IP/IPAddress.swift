@@ -1,5 +1,6 @@
-/// An IPv4 or IPv6 address as bytes (4 or 16), parsed and printed without libc so the
-/// protocol module stays syscall-free. Printing follows RFC 5952 (what Go and `ip` print).
+/// An IPv4 or IPv6 address as bytes (4 or 16, network order): what CNI results carry and what
+/// netlink messages carry. Parsed without libc (it accepts what inet_pton(3) accepts), so the
+/// protocol module stays syscall-free; printed in one of two forms (`IPTextForm`).
 public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public let bytes: [UInt8]
     public var isIPv4: Bool { bytes.count == 4 }
@@ -84,90 +85,19 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
     }
 
-    public var description: String {
-        if isIPv4 { return bytes.map(String.init).joined(separator: ".") }
-        if isIPv4Mapped { return "::ffff:" + bytes[12...].map(String.init).joined(separator: ".") }
-        var groups: [UInt16] = []
-        for i in stride(from: 0, to: 16, by: 2) { groups.append(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])) }
-        // Longest run (>= 2) of zero groups becomes "::"; first one wins on ties.
-        var bestStart = -1, bestLen = 0, i = 0
-        while i < 8 {
-            if groups[i] == 0 {
-                var j = i
-                while j < 8 && groups[j] == 0 { j += 1 }
-                if j - i > bestLen && j - i >= 2 { bestStart = i; bestLen = j - i }
-                i = j
-            } else { i += 1 }
-        }
-        func hex(_ range: Range<Int>) -> String {
-            groups[range].map { String($0, radix: 16) }.joined(separator: ":")
-        }
-        if bestStart < 0 { return hex(0..<8) }
-        return hex(0..<bestStart) + "::" + hex((bestStart + bestLen)..<8)
-    }
+    /// The RFC 5952 form (what CNI results and Go print); `text(.inetNtop)` for the kernel's view.
+    public var description: String { text(.rfc5952) }
 
     public var isLoopback: Bool {
         isIPv4 ? bytes[0] == 127 : bytes == Array(repeating: 0, count: 15) + [1]
     }
-    public var isLinkLocal: Bool {
+    /// 169.254/16, fe80::/10 (Go's IsLinkLocalUnicast, but by bytes: a mapped ::ffff:169.254.x.y is not).
+    public var isLinkLocalUnicast: Bool {
         isIPv4 ? (bytes[0] == 169 && bytes[1] == 254) : (bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80)
     }
+    /// 224.0.0/24, ff02::/16 and the other link-scope multicast (ffX2::).
+    public var isLinkLocalMulticast: Bool {
+        isIPv4 ? (bytes[0] == 224 && bytes[1] == 0 && bytes[2] == 0) : (bytes[0] == 0xff && bytes[1] & 0x0f == 0x02)
+    }
     public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
-}
-
-/// An address with a prefix length ("10.88.0.2/24"); `network` masks the host bits.
-public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
-    public let address: IPAddress
-    public let prefixLength: Int
-
-    /// A prefix length outside the family's range is clamped into it.
-    public init(clamping address: IPAddress, prefixLength: Int) {
-        self.address = address
-        self.prefixLength = max(0, min(prefixLength, address.bytes.count * 8))
-    }
-
-    public init?(address: IPAddress, prefixLength: Int) {
-        guard prefixLength >= 0, prefixLength <= address.bytes.count * 8 else { return nil }
-        self.address = address; self.prefixLength = prefixLength
-    }
-
-    public init?(_ text: String) {
-        guard let slash = text.firstIndex(of: "/") else { return nil }
-        let p = text[text.index(after: slash)...]
-        guard let addr = IPAddress(String(text[..<slash])), !p.isEmpty, p.count <= 3,
-              p.allSatisfy({ $0.isASCII && $0.isNumber }), let len = Int(p) else { return nil }
-        self.init(address: addr, prefixLength: len)
-    }
-
-    public var description: String { "\(address)/\(prefixLength)" }
-
-    public var network: IPNetwork {
-        var b = address.bytes
-        for i in 0..<b.count {
-            let bits = max(0, min(8, prefixLength - i * 8))
-            b[i] &= bits == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - bits))
-        }
-        // Masking keeps the family, so both initializers succeed.
-        return IPNetwork(address: IPAddress(bytes: b) ?? address, prefixLength: prefixLength) ?? self
-    }
-
-    public func contains(_ ip: IPAddress) -> Bool {
-        guard ip.bytes.count == address.bytes.count else { return false }
-        return (IPNetwork(address: ip, prefixLength: prefixLength)?.network.address) == network.address
-    }
-
-    /// The n-th address of the network (n = 1 gives .1); nil when out of range.
-    public func host(_ n: UInt32) -> IPAddress? {
-        var b = network.address.bytes
-        var carry = UInt64(n)
-        var i = b.count - 1
-        while carry > 0 && i >= 0 {
-            let sum = UInt64(b[i]) + (carry & 0xff)
-            b[i] = UInt8(sum & 0xff)
-            carry = (carry >> 8) + (sum >> 8)
-            i -= 1
-        }
-        guard carry == 0, let ip = IPAddress(bytes: b), contains(ip) else { return nil }
-        return ip
-    }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import CNI
+import IP
 
 @Suite struct IPAddressTests {
     @Test(arguments: [
@@ -38,10 +38,21 @@ import Testing
         #expect(try #require(IPAddress("127.1.2.3")).isLoopback)
         #expect(try #require(IPAddress("::1")).isLoopback)
         #expect(try !#require(IPAddress("::2")).isLoopback)
-        #expect(try #require(IPAddress("169.254.1.1")).isLinkLocal)
-        #expect(try #require(IPAddress("fe80::1")).isLinkLocal)
-        #expect(try #require(IPAddress("febf::1")).isLinkLocal)
-        #expect(try !#require(IPAddress("fec0::1")).isLinkLocal)
+        #expect(try #require(IPAddress("169.254.1.1")).isLinkLocalUnicast)
+        #expect(try #require(IPAddress("fe80::1")).isLinkLocalUnicast)
+        #expect(try #require(IPAddress("febf::1")).isLinkLocalUnicast)
+        #expect(try !#require(IPAddress("fec0::1")).isLinkLocalUnicast)
+        #expect(try !#require(IPAddress("::ffff:169.254.1.1")).isLinkLocalUnicast)   // by bytes, as before
+        #expect(try !#require(IPAddress("fd00::1")).isLinkLocalUnicast)
+        #expect(try !#require(IPAddress("10.0.0.1")).isLinkLocalUnicast)
+        #expect(try !#require(IPAddress("224.0.0.251")).isLinkLocalUnicast)
+        #expect(try #require(IPAddress("224.0.0.251")).isLinkLocalMulticast)
+        #expect(try !#require(IPAddress("224.0.1.1")).isLinkLocalMulticast)
+        #expect(try #require(IPAddress("ff02::fb")).isLinkLocalMulticast)
+        #expect(try #require(IPAddress("ff12::1")).isLinkLocalMulticast)
+        #expect(try !#require(IPAddress("ff05::2")).isLinkLocalMulticast)
+        #expect(try !#require(IPAddress("fe80::1")).isLinkLocalMulticast)
+        #expect(try !#require(IPAddress("169.254.3.4")).isLinkLocalMulticast)
         #expect(try #require(IPAddress("0.0.0.0")).isUnspecified)
         #expect(try #require(IPAddress("::")).isUnspecified)
         #expect(try #require(IPAddress("::ffff:10.0.0.1")).isIPv4Mapped)
@@ -83,6 +94,12 @@ import Testing
         #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
         #expect(IPNetwork("10.0.0.1/32")!.contains(IPAddress("10.0.0.1")!))
         #expect(!IPNetwork("10.0.0.1/32")!.contains(IPAddress("10.0.0.2")!))
+        let odd = try #require(IPNetwork("10.0.0.0/13"))
+        #expect(odd.contains(IPAddress("10.7.255.255")!))
+        #expect(!odd.contains(IPAddress("10.8.0.0")!))
+        #expect(IPNetwork("10.88.0.2/24")!.contains(IPAddress("10.88.0.1")!))   // host bits of the network ignored
+        #expect(IPNetwork("::/0")!.contains(IPAddress("fd00::1")!))
+        #expect(!IPNetwork("::/0")!.contains(IPAddress("0.0.0.0")!))
     }
 
     @Test func hosts() throws {
