@@ -112,7 +112,7 @@ struct ForwardSourceIPTests {
     }
 
     /// Dual-stack: TCP on argv[2] and UDP on argv[3] (both on "::") answer with the peer's
-    /// address (a v4 peer without its ::ffff: prefix); TCP connections then echo.
+    /// address (a v4 peer without its ::ffff: prefix; UDP: then its port); TCP connections then echo.
     static let peerServerDual = """
         import socket, sys, threading
         def name(peer): return peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
@@ -124,7 +124,7 @@ struct ForwardSourceIPTests {
         open(sys.argv[4], "w").close()
         def udp():
             while True:
-                d, peer = u.recvfrom(2048); u.sendto((name(peer) + "\\n").encode(), peer)
+                d, peer = u.recvfrom(2048); u.sendto((name(peer) + " " + str(peer[1]) + "\\n").encode(), peer)
         def serve(c, peer):
             c.sendall((name(peer) + "\\n").encode())
             while True:
@@ -135,6 +135,22 @@ struct ForwardSourceIPTests {
         threading.Thread(target=udp, daemon=True).start()
         while True:
             c, peer = t.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+        """
+
+    /// The address the server saw, if it saw the client's own port too; else what it saw.
+    static let udpPeerClient = """
+        import socket, sys
+        fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+        c = socket.socket(fam, socket.SOCK_DGRAM); c.settimeout(1)
+        for _ in range(5):
+            c.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+            try:
+                addr, port = c.recv(200).decode().split()
+            except socket.timeout:
+                continue
+            print(addr if int(port) == c.getsockname()[1] else f"{addr} port {port}, not {c.getsockname()[1]}")
+            sys.exit(0)
+        print("ERR timeout")
         """
 
     static func dualStackConflist(backend: String, sourceIP: Bool, scratch: String) throws -> String {
@@ -179,8 +195,8 @@ struct ForwardSourceIPTests {
             let remote: [(what: String, seen: String, client: String)] = [
                 ("tcp v4", seen(Self.lineClient, net.hostIP, tcp4), net.clientIP),
                 ("tcp v6", seen(Self.lineClient, net.hostIP6, tcp6), net.clientIP6),
-                ("udp v4", seen(Self.udpClient, net.hostIP, udp4), net.clientIP),
-                ("udp v6", seen(Self.udpClient, net.hostIP6, udp6), net.clientIP6),
+                ("udp v4", seen(Self.udpPeerClient, net.hostIP, udp4), net.clientIP),
+                ("udp v6", seen(Self.udpPeerClient, net.hostIP6, udp6), net.clientIP6),
             ]
             let local = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "127.0.0.1", "\(loPort)"], timeout: 20)
                 .stdout.trimmingCharacters(in: .whitespacesAndNewlines)

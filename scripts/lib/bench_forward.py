@@ -206,19 +206,32 @@ def _container_ip(b, ns: str) -> str:
 
 
 def _setup(b, variants: list, teardown: list) -> None:
-    for i, (tag, backend, forwarder) in enumerate(PLUGIN_VARIANTS):
+    plugin_variants = list(PLUGIN_VARIANTS)
+    # Before/after in one run: BENCH_FWD_OLD_BIN=/path/to/an/older/rootless-netns adds our forwarder
+    # on slirp4netns from that binary (copied next to the bench's own, as the bench user reads it).
+    old = os.environ.get("BENCH_FWD_OLD_BIN")
+    if old:
+        d = os.path.join(b.work, "bin-old")
+        os.makedirs(d, mode=0o755, exist_ok=True)
+        subprocess.run(["install", "-m", "0755", old, os.path.join(d, "rootless-netns")], check=True)
+        plugin_variants.insert(1, ("ours-slirp4netns-old", "slirp4netns", "builtin"))
+    for i, (tag, backend, forwarder) in enumerate(plugin_variants):
         state = f"rcnib-fwd{i}"
         conf = _conf(b, tag, backend, forwarder, state)
         ports = {"iperf": b.free_port(), "cps": b.free_port(), "hold": b.free_port()}
         args = b.user_args(conf, "rcnib-f")
+        if tag.endswith("-old"):
+            args[args.index("--cni-path") + 1] = os.path.join(b.work, "bin-old") + ":" + b.cni_path_ours.split(":", 1)[1]
         maps = _mappings(ports) if forwarder else _mappings(ports)[:1]
         # All attached at once: one container name (and so one IPAM lease) each.
         a = b.driver("10", "user", ["attach", "--name", f"fwd{i}", "--caps", json.dumps({"portMappings": maps})] + args)
         teardown.append(["detach", "--name", f"fwd{i}"] + args)
         # This variant's forwarding process: its command line names the state dir.
         needle = ("__forwarder" if forwarder != "slirp4netns" else "slirp4netns", f"{b.xdg}/{state}/")
+        helper = (backend, f"{b.xdg}/{state}/")
         variants.append({"variant": tag, "netns": a["netns"], "ports": ports, "iperfOnly": forwarder is None,
-                         "pid": lambda needle=needle: _newest(b.uid, *needle)})
+                         "pid": lambda needle=needle: _newest(b.uid, *needle),
+                         "helperPid": lambda helper=helper: _newest(b.uid, *helper)})
         if tag == "ours-slirp4netns":
             variants.append({"variant": BRIDGE, "netns": a["netns"], "bridge": True, "ip": _container_ip(b, a["netns"]),
                              "stateDir": f"{b.xdg}/{state}"})
@@ -264,7 +277,13 @@ def run(b) -> None:
                     rows[v["variant"]][f"cpu{streams}"].append(cpu)
             for v in order:
                 if not v.get("bridge") and not v.get("iperfOnly"):
+                    pids = (v["pid"](), v["helperPid"]() if v.get("helperPid") else None)
+                    c0, t0 = [_cpu_ticks(p) for p in pids], time.monotonic()
                     rows[v["variant"]]["cpsSamples"].append(_cps(v["ports"]["cps"], n_cps))
+                    c1, t1 = [_cpu_ticks(p) for p in pids], time.monotonic()
+                    for k, a, z in zip(("cpsCpu", "cpsHelperCpu"), c0, c1):
+                        if a is not None and z is not None and not (k == "cpsHelperCpu" and pids[0] == pids[1]):
+                            rows[v["variant"]].setdefault(k, []).append(100.0 * (z - a) / TICK / (t1 - t0))
         for v in variants:
             if v.get("bridge") or v.get("iperfOnly"):
                 continue
@@ -305,6 +324,11 @@ def _g(x, d=2):
     return "—" if x is None else f"{x:.{d}f}"
 
 
+def _span0(xs):
+    xs = [x for x in xs or [] if x is not None]
+    return f" ({min(xs):.0f}–{max(xs):.0f})" if len(xs) > 1 else ""
+
+
 def _span(xs):
     xs = [x for x in xs or [] if x is not None]
     return f" ({min(xs):.2f}–{max(xs):.2f})" if len(xs) > 1 else ""
@@ -334,12 +358,13 @@ def section(b, W) -> None:
         return
     load = b.res.get("forward10Load")
     W("| variant | 1 stream (Gbit/s) | forwarder CPU | 4 streams (Gbit/s) | forwarder CPU | connections/s | "
-      "RSS idle (KiB) | RSS 1000 conns (KiB) |")
-    W("|---|---|---|---|---|---|---|---|")
+      "forwarder / helper CPU | RSS idle (KiB) | RSS 1000 conns (KiB) |")
+    W("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         W(f"| {r['variant']} | {_g(r.get('gbps1'))}{_span(r.get('samples1'))} | {_g(r.get('cpuPct1'), 0)}% | "
           f"{_g(r.get('gbps4'))}{_span(r.get('samples4'))} | {_g(r.get('cpuPct4'), 0)}% | "
-          f"{_g(r.get('connPerSec'), 0)} | {r.get('rss0KB') or '—'} | {r.get('rss1000KB') or '—'}"
+          f"{_g(r.get('connPerSec'), 0)}{_span0(r.get('cpsSamples'))} | "
+          f"{_g(_med(r.get('cpsCpu') or []), 0)}% / {_g(_med(r.get('cpsHelperCpu') or []), 0)}% | {r.get('rss0KB') or '—'} | {r.get('rss1000KB') or '—'}"
           f"{'' if r.get('held', 1000) >= 1000 else ' (' + str(r.get('held')) + ' accepted in 60 s)'} |")
     W("")
     for r in rows:
