@@ -165,7 +165,7 @@ struct ForwardSourceIPTests {
         return try Conflists.write(conf, to: scratch)
     }
 
-    @Test("a client in its own namespace is seen by the container as itself (TCP and UDP, IPv4 and IPv6); a loopback client as the namespace's address; sourceIP false hides them all",
+    @Test("a client in its own namespace is seen by the container as itself (TCP and UDP, IPv4 and IPv6); loopback clients (127.0.0.1, ::1) as the namespace's address of their family; sourceIP false hides them all; ports free after DEL",
           .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns or pasta"),
           arguments: backends)
     func sourceAddressKept(_ backend: String) throws {
@@ -180,9 +180,11 @@ struct ForwardSourceIPTests {
             // Free on every address, TCP and UDP (the veth addresses are new: free there too).
             let tcp4 = Self.freeDualPort(), tcp6 = Self.freeDualPort(), udp4 = Self.freeDualPort()
             let udp6 = Self.freeDualPort(), loPort = Self.freeDualPort()
+            let lo6 = Self.freeDualPort(), loUDP6 = Self.freeDualPort(), loUDP4 = Self.freeDualPort()
             let caps = Self.caps([(net.hostIP, tcp4, "tcp", 8080), (net.hostIP6, tcp6, "tcp", 8080),
                                   (net.hostIP, udp4, "udp", 8081), (net.hostIP6, udp6, "udp", 8081),
-                                  ("127.0.0.1", loPort, "tcp", 8080)])
+                                  ("127.0.0.1", loPort, "tcp", 8080), ("::1", lo6, "tcp", 8080),
+                                  ("::1", loUDP6, "udp", 8081), ("127.0.0.1", loUDP4, "udp", 8081)])
             let add = f.cni(conflist, "add", a, capArgs: caps)
             try #require(add.succeeded, "\(add)")
             let server = try f.serverInContainer(a, script: Self.peerServerDual, port: 8080, reply: "8081")
@@ -198,8 +200,14 @@ struct ForwardSourceIPTests {
                 ("udp v4", seen(Self.udpPeerClient, net.hostIP, udp4), net.clientIP),
                 ("udp v6", seen(Self.udpPeerClient, net.hostIP6, udp6), net.clientIP6),
             ]
-            let local = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "127.0.0.1", "\(loPort)"], timeout: 20)
-                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            func seenLocally(_ script: String, _ host: String, _ port: Int) -> String {
+                Command.run(["/usr/bin/python3", "-c", script, host, "\(port)"], timeout: 20)
+                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let local = seenLocally(Self.lineClient, "127.0.0.1", loPort)
+            // Loopback clients on v6 host addresses land on the container's v6 address, on v4 on its v4 one.
+            let local6 = seenLocally(Self.lineClient, "::1", lo6)
+            let localUDP6 = seenLocally(Self.udpClient, "::1", loUDP6), localUDP4 = seenLocally(Self.udpClient, "127.0.0.1", loUDP4)
             for r in remote {
                 #expect(!r.seen.hasPrefix("ERR") && !r.seen.isEmpty, "\(backend) \(r.what): \(r.seen)")
                 if sourceIP {
@@ -210,9 +218,15 @@ struct ForwardSourceIPTests {
             }
             #expect(!local.hasPrefix("ERR") && local != "127.0.0.1" && !local.isEmpty,
                     "a loopback client is shown as the namespace's address: \(local)")
+            #expect(!local6.hasPrefix("ERR") && local6.contains(":") && local6 != "::1", "tcp ::1: \(local6)")
+            #expect(!localUDP6.hasPrefix("ERR") && localUDP6.split(separator: " ").first?.contains(":") == true, "udp ::1: \(localUDP6)")
+            #expect(!localUDP4.hasPrefix("ERR") && !localUDP4.isEmpty && localUDP4.split(separator: " ").first?.contains(":") == false,
+                    "udp 127.0.0.1: \(localUDP4)")
             #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
             #expect(ForwardProbe.canBind(loPort) && ForwardProbe.canBind(tcp4, addr: net.hostIP)
-                    && ForwardProbe.canBind(udp6, addr: net.hostIP6, udp: true), "host ports free after the last DEL")
+                    && ForwardProbe.canBind(udp6, addr: net.hostIP6, udp: true) && ForwardProbe.canBind(lo6, addr: "::1")
+                    && ForwardProbe.canBind(loUDP6, addr: "::1", udp: true) && ForwardProbe.canBind(loUDP4, udp: true),
+                    "host ports free after the last DEL")
         }
     }
 
@@ -283,43 +297,6 @@ struct ForwardSourceIPTests {
                 && ForwardProbe.canBind(p, udp: true) { return p }
         }
         return TCP.freePort()
-    }
-
-    @Test("IPv6 mappings: TCP and UDP on host ::1 reach the container's v6 address, UDP on 127.0.0.1 its v4 one; ports free after DEL",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns or pasta"),
-          arguments: backends)
-    func ipv6AndUDP(_ backend: String) throws {
-        var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
-        defer { f.finish() }
-        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
-        var conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var plugins = conf["plugins"] as? [[String: Any]] ?? []
-        try #require(!plugins.isEmpty)
-        plugins[0]["backend"] = backend
-        ForwardRestoreTests.dropPortmap(&plugins[0])
-        conf["plugins"] = plugins
-        let conflist = try Conflists.write(conf, to: f.scratch)
-        let a = try f.container("fs6-")
-        let tcp6 = Self.freeDualPort(), udp6 = Self.freeDualPort(), udp4 = Self.freeDualPort()
-        let caps = #"{"portMappings":[{"hostPort":\#(tcp6),"containerPort":8080,"protocol":"tcp","hostIP":"::1"},"#
-            + #"{"hostPort":\#(udp6),"containerPort":8081,"protocol":"udp","hostIP":"::1"},"#
-            + #"{"hostPort":\#(udp4),"containerPort":8081,"protocol":"udp","hostIP":"127.0.0.1"}]}"#
-        let add = f.cni(conflist, "add", a, capArgs: caps)
-        try #require(add.succeeded, "\(add)")
-        let server = try f.serverInContainer(a, script: Self.dualServer, port: 8080, reply: "8081")
-        defer { server.stop() }
-        try #require(TCP.waitReady(server))
-        let t = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "::1", "\(tcp6)"], timeout: 20)
-        let peer = t.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(peer.contains(":") && !peer.hasPrefix("ERR") && !peer.hasPrefix("::ffff:"),
-                "the v6 mapping lands on the container's v6 address (peer \(peer)): \(t)")
-        let u6 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "::1", "\(udp6)"], timeout: 20)
-        #expect(u6.stdout.contains("udp-ok"), "\(u6)")
-        let u4 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "127.0.0.1", "\(udp4)"], timeout: 20)
-        #expect(u4.stdout.contains("udp-ok"), "\(u4)")
-        #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
-        #expect(ForwardProbe.canBind(tcp6, addr: "::1") && ForwardProbe.canBind(udp6, addr: "::1", udp: true)
-                && ForwardProbe.canBind(udp4, udp: true), "no host port left bound after the last DEL")
     }
 
     /// Two UDP clients get answers, a third (while both flows are young) none; once the flows
