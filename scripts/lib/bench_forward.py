@@ -102,8 +102,15 @@ def _newest(uid: int, *needles: str) -> int | None:
     return best[1] if best else None
 
 
-def _iperf(b, v: dict, streams: int) -> tuple[float, float | None]:
-    """One iperf3 run through variant `v`: (Gbit/s, CPU % of the forwarding process)."""
+def _stat() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine (/proc/stat)."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+
+
+def _iperf(b, v: dict, streams: int) -> tuple[float, float | None, float]:
+    """One iperf3 run through variant `v`: (Gbit/s, CPU % of the forwarding process, machine busy %)."""
     argv = b.session_argv(["nsenter", f"--net={v['netns']}", "iperf3", "-s", "-p", str(GUEST), "-1"])
     b.note_cmd("10", argv)
     srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,9 +125,9 @@ def _iperf(b, v: dict, streams: int) -> tuple[float, float | None]:
             cli = ["iperf3", "-c", "127.0.0.1", "-p", str(v["ports"]["iperf"])] + tail
         b.note_cmd("10", cli)
         pid = v["pid"]() if v.get("pid") else None
-        c0, t0 = _cpu_ticks(pid), time.monotonic()
+        c0, t0, m0 = _cpu_ticks(pid), time.monotonic(), _stat()
         p = subprocess.run(cli, capture_output=True, text=True, timeout=60)
-        c1, t1 = _cpu_ticks(pid), time.monotonic()
+        c1, t1, m1 = _cpu_ticks(pid), time.monotonic(), _stat()
         try:
             d = json.loads(p.stdout)
         except ValueError:
@@ -128,7 +135,8 @@ def _iperf(b, v: dict, streams: int) -> tuple[float, float | None]:
         if d.get("error"):
             raise RuntimeError(f"iperf3: {d['error']}")
         cpu = None if c0 is None or c1 is None else 100.0 * (c1 - c0) / TICK / (t1 - t0)
-        return d["end"]["sum_received"]["bits_per_second"] / 1e9, cpu
+        busy = 100.0 * (1 - (m1[1] - m0[1]) / max(1, m1[0] - m0[0]))
+        return d["end"]["sum_received"]["bits_per_second"] / 1e9, cpu, busy
     finally:
         b.reap(srv)
 
@@ -157,14 +165,10 @@ def _hold(port: int, n: int, seconds: float) -> list[socket.socket]:
 
 
 def _machine_busy(seconds: float = 2.0) -> float:
-    """CPU busy % of the whole machine (all cores, 100% = every core) over `seconds`."""
-    def sample():
-        with open("/proc/stat") as fh:
-            f = [int(x) for x in fh.readline().split()[1:]]
-        return sum(f), f[3] + f[4]
-    t0, i0 = sample()
+    """CPU busy % of the whole machine (100% = every core) over `seconds`."""
+    t0, i0 = _stat()
     time.sleep(seconds)
-    t1, i1 = sample()
+    t1, i1 = _stat()
     return 100.0 * (1 - (i1 - i0) / max(1, t1 - t0))
 
 
@@ -272,9 +276,10 @@ def run(b) -> None:
             order = variants[r % len(variants):] + variants[:r % len(variants)]
             for streams in (1, 4):
                 for v in order:
-                    g, cpu = _iperf(b, v, streams)
+                    g, cpu, busy = _iperf(b, v, streams)
                     rows[v["variant"]][f"samples{streams}"].append(g)
                     rows[v["variant"]][f"cpu{streams}"].append(cpu)
+                    rows[v["variant"]].setdefault(f"busy{streams}", []).append(busy)
             for v in order:
                 if not v.get("bridge") and not v.get("iperfOnly"):
                     pids = (v["pid"](), v["helperPid"]() if v.get("helperPid") else None)
@@ -303,6 +308,7 @@ def run(b) -> None:
         for row in rows.values():
             row["gbps1"], row["gbps4"] = _med(row["samples1"]), _med(row["samples4"])
             row["cpuPct1"], row["cpuPct4"] = _med(row["cpu1"]), _med(row["cpu4"])
+            row["busyPct1"], row["busyPct4"] = _med(row.get("busy1", [])), _med(row.get("busy4", []))
             row["connPerSec"] = _med(row["cpsSamples"])
     finally:
         for srv in servers:
@@ -343,7 +349,8 @@ def section(b, W) -> None:
       "order rotated every round; cells are the median (min–max) over the rounds, and the CPU of the process "
       "that forwards (our forwarder, slirp4netns, pasta; 100% = one core) during the run. Then "
       f"{500 if b.quick else 3000} sequential short request/response connections per variant (HTTP/1.0-like: "
-      "connect, request, response, close; split over the rounds), then the RSS of the forwarding process idle "
+      "connect, request, response, close; split over the rounds; with the CPU of the forwarder and of the "
+      "namespace's helper meanwhile), then the RSS of the forwarding process idle "
       "and with 1000 open idle connections. Ours: the forwarder in the shared namespace (epoll, splice) to the "
       "container over the bridge; `add_hostfwd`: `portForwarder: \"slirp4netns\"` (slirp's TCP stack, then "
       "portmap DNAT); pasta -t: pasta started by hand into a netns (no plugin, no bridge) with "
@@ -357,12 +364,13 @@ def section(b, W) -> None:
     if not rows:
         return
     load = b.res.get("forward10Load")
-    W("| variant | 1 stream (Gbit/s) | forwarder CPU | 4 streams (Gbit/s) | forwarder CPU | connections/s | "
+    W("| variant | 1 stream (Gbit/s) | forwarder / machine CPU | 4 streams (Gbit/s) | forwarder / machine CPU | connections/s | "
       "forwarder / helper CPU | RSS idle (KiB) | RSS 1000 conns (KiB) |")
     W("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        W(f"| {r['variant']} | {_g(r.get('gbps1'))}{_span(r.get('samples1'))} | {_g(r.get('cpuPct1'), 0)}% | "
-          f"{_g(r.get('gbps4'))}{_span(r.get('samples4'))} | {_g(r.get('cpuPct4'), 0)}% | "
+        W(f"| {r['variant']} | {_g(r.get('gbps1'))}{_span(r.get('samples1'))} | {_g(r.get('cpuPct1'), 0)}% / "
+          f"{_g(r.get('busyPct1'), 0)}% | {_g(r.get('gbps4'))}{_span(r.get('samples4'))} | {_g(r.get('cpuPct4'), 0)}% / "
+          f"{_g(r.get('busyPct4'), 0)}% | "
           f"{_g(r.get('connPerSec'), 0)}{_span0(r.get('cpsSamples'))} | "
           f"{_g(_med(r.get('cpsCpu') or []), 0)}% / {_g(_med(r.get('cpsHelperCpu') or []), 0)}% | {r.get('rss0KB') or '—'} | {r.get('rss1000KB') or '—'}"
           f"{'' if r.get('held', 1000) >= 1000 else ' (' + str(r.get('held')) + ' accepted in 60 s)'} |")
