@@ -8,7 +8,9 @@ through the mapping with 1 and 4 streams at MTU 65520, connections/s of short re
 exchanges, and the RSS of the process that forwards with 0 and with 1000 open connections.
 All variants are set up at once and measured in rounds, the order rotated every round, so load
 changes hit every variant alike; cells are medians over the rounds. Clients on the host's
-loopback, servers in the container's (or reference) netns.
+loopback, servers in the container's (or reference) netns. Diagnostics (raw, in --json only):
+BENCH_FWD_STRACE=1 (syscalls per short connection), BENCH_FWD_PERF=1 (the forwarder's splice and
+epoll calls per iperf3 run), BENCH_FWD_OLD_BIN=FILE (a second build of ours, before/after).
 """
 import json
 import os
@@ -109,6 +111,34 @@ def _stat() -> tuple[int, int]:
     return sum(f), f[3] + f[4]
 
 
+PERF_EVENTS = ("splice", "epoll_wait", "epoll_ctl")
+
+
+def _perf_start(b, pid):
+    """Counts the forwarder's syscalls during one run (perf stat on syscall tracepoints: no
+    ptrace, so the run is not slowed down much); BENCH_FWD_PERF=1 only."""
+    if not pid:
+        return None
+    out = os.path.join(b.work, f"perf-{pid}-{time.monotonic_ns()}.csv")
+    ev = ",".join(f"syscalls:sys_enter_{e}" for e in PERF_EVENTS)
+    p = subprocess.Popen(["perf", "stat", "-x", ",", "-o", out, "-e", ev, "-p", str(pid)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.2)
+    return p, out
+
+
+def _perf_stop(p, out) -> dict:
+    p.send_signal(2)
+    p.wait(timeout=20)
+    counts = {}
+    with open(out) as fh:
+        for line in fh:
+            f = line.strip().split(",")
+            if len(f) > 2 and f[2].startswith("syscalls:sys_enter_") and f[0].isdigit():
+                counts[f[2].removeprefix("syscalls:sys_enter_")] = int(f[0])
+    return counts
+
+
 def _iperf(b, v: dict, streams: int) -> tuple[float, float | None, float]:
     """One iperf3 run through variant `v`: (Gbit/s, CPU % of the forwarding process, machine busy %)."""
     argv = b.session_argv(["nsenter", f"--net={v['netns']}", "iperf3", "-s", "-p", str(GUEST), "-1"])
@@ -125,9 +155,12 @@ def _iperf(b, v: dict, streams: int) -> tuple[float, float | None, float]:
             cli = ["iperf3", "-c", "127.0.0.1", "-p", str(v["ports"]["iperf"])] + tail
         b.note_cmd("10", cli)
         pid = v["pid"]() if v.get("pid") else None
+        perf = _perf_start(b, pid) if os.environ.get("BENCH_FWD_PERF") and v["variant"].startswith("ours") else None
         c0, t0, m0 = _cpu_ticks(pid), time.monotonic(), _stat()
         p = subprocess.run(cli, capture_output=True, text=True, timeout=60)
         c1, t1, m1 = _cpu_ticks(pid), time.monotonic(), _stat()
+        if perf:
+            v.setdefault("perf", []).append({"streams": streams, "seconds": t1 - t0, **_perf_stop(*perf)})
         try:
             d = json.loads(p.stdout)
         except ValueError:
@@ -277,6 +310,8 @@ def run(b) -> None:
             for streams in (1, 4):
                 for v in order:
                     g, cpu, busy = _iperf(b, v, streams)
+                    if v.get("perf") and "gbps" not in v["perf"][-1]:
+                        v["perf"][-1]["gbps"] = g
                     rows[v["variant"]][f"samples{streams}"].append(g)
                     rows[v["variant"]][f"cpu{streams}"].append(cpu)
                     rows[v["variant"]].setdefault(f"busy{streams}", []).append(busy)
@@ -305,6 +340,9 @@ def run(b) -> None:
             for v in variants:
                 if v["variant"].startswith("ours-") and not v.get("iperfOnly"):
                     rows[v["variant"]]["syscallsPerConn"] = _strace_cps(b, v, 300)
+        for v in variants:
+            if v.get("perf"):
+                rows[v["variant"]]["perf"] = v["perf"]
         for row in rows.values():
             row["gbps1"], row["gbps4"] = _med(row["samples1"]), _med(row["samples4"])
             row["cpuPct1"], row["cpuPct4"] = _med(row["cpu1"]), _med(row["cpu4"])
