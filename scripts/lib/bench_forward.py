@@ -8,7 +8,7 @@ through the mapping with 1 and 4 streams at MTU 65520, connections/s of short re
 exchanges, and the RSS of the process that forwards with 0 and with 1000 open connections.
 All variants are set up at once and measured in rounds, the order rotated every round, so load
 changes hit every variant alike; cells are medians over the rounds. Clients on the host's
-loopback, servers in the container's (or reference) netns. Diagnostics (raw, in --json only):
+loopback, servers in the container's (or reference) netns. Diagnostics (the --json has them raw):
 BENCH_FWD_STRACE=1 (syscalls per short connection), BENCH_FWD_PERF=1 (the forwarder's splice and
 epoll calls per iperf3 run), BENCH_FWD_OLD_BIN=FILE (a second build of ours, before/after).
 """
