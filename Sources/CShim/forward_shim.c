@@ -126,19 +126,25 @@ int cshim_fwd_accept(int fd, struct sockaddr_storage *peer, socklen_t *len) {
 }
 
 int cshim_fwd_connect(const struct sockaddr_storage *dst, socklen_t dstlen,
-                      const struct sockaddr_storage *src, socklen_t srclen, int type, uint32_t mark) {
+                      const struct sockaddr_storage *src, socklen_t srclen, int type, uint32_t mark,
+                      int keep_port) {
     int fd = socket(dst->ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -errno;
     if (src != NULL) {
         int one = 1;
         struct sockaddr_storage from = *src;
-        if (from.ss_family == AF_INET) ((struct sockaddr_in *)&from)->sin_port = 0;
-        else ((struct sockaddr_in6 *)&from)->sin6_port = 0;
+        if (!keep_port) {
+            if (from.ss_family == AF_INET) ((struct sockaddr_in *)&from)->sin_port = 0;
+            else ((struct sockaddr_in6 *)&from)->sin6_port = 0;
+        }
         int r = from.ss_family == AF_INET6
             ? setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof one)
             : setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof one);
         if (r == 0 && mark != 0) r = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
-        if (r == 0) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        if (r == 0 && !keep_port) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        // One client socket talking to two mappings: two flows on the same address and port,
+        // told apart by the container address they are connected to.
+        if (r == 0 && keep_port) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (r == 0) r = bind(fd, (const struct sockaddr *)&from, srclen);
         if (r != 0) {
             int err = errno;

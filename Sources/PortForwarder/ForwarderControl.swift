@@ -53,7 +53,7 @@ extension ForwarderDaemon {
         }
         do { try ForwardSocket.setNonBlocking(listener) } catch { return ["ok": false, "error": .string("\(error)")] }
         let tcp = request["proto"]?.stringValue != "udp"
-        let sourceIP = tcp && request["sourceIP"]?.boolValue == true
+        let sourceIP = request["sourceIP"]?.boolValue == true
         if let cap = request["maxTotal"]?.intValue, cap > 0 { configuredCap = Int(cap) }
         if sourceIP { routing.prepare(log: &log) }
         let m = Mapping(id: id, tcp: tcp, listener: listener, target: target,

@@ -17,7 +17,7 @@ public final class ForwarderDaemon {
         /// Connection pairs (TCP) or flows (UDP) at once; the next one is refused.
         let maxConnections: Int
         let udpIdleMs: Int
-        /// Connect from the client's own address (TCP; see TransparentRouting).
+        /// Connect from the client's own address (TCP and UDP; see TransparentRouting).
         let sourceIP: Bool
         /// The container's subnet: clients inside it are never impersonated (the container
         /// would answer them on the bridge, not through us).
@@ -63,11 +63,13 @@ public final class ForwarderDaemon {
     /// One datagram buffer for every UDP flow, allocated once.
     let datagram = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 16)
     var routing = TransparentRouting()
+    /// See ForwarderDaemon.takePipe (ForwarderTCP.swift).
+    var sparePipes: [PipeChannel] = []
     var nextSweepMs = 0
 
     init(control: consuming OwnedFD, fdLimit: Int) throws(SystemError) {
         epoll = try Epoll()
-        fdCap = max(16, (fdLimit - 64) / Self.fdsPerPair)
+        fdCap = max(16, (fdLimit - 64 - 2 * Self.sparePipesMax) / Self.fdsPerPair)
         let c = ControlEndpoint(socket: control)
         let slot = table.insert(c)
         try epoll.add(c.socket, .readable, token: MemberTable.token(slot, side: 0))

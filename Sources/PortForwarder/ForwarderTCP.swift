@@ -126,12 +126,12 @@ final class TCPPair: LoopMember {
     var closed = false
 
     init(mapping: ForwarderDaemon.Mapping, client: consuming OwnedFD, upstream: consuming OwnedFD,
-         pipeSize: Int) throws(SystemError) {
+         up: Channel, down: Channel) {
         self.mapping = mapping
         self.client = client
         self.upstream = upstream
-        up = Direction(try PipeChannel(size: pipeSize))
-        down = Direction(try PipeChannel(size: pipeSize))
+        self.up = Direction(up)
+        self.down = Direction(down)
     }
 
     var finished: Bool { up.shut && down.shut }
@@ -167,6 +167,20 @@ final class TCPPair: LoopMember {
 extension ForwarderDaemon {
     /// Pipe capacity per direction: room for a few full-size segments of a 64k MTU.
     static let pipeSize = 256 * 1024
+    /// Empty pipes kept from closed pairs for the next ones: a short connection then costs no
+    /// pipe2/fcntl/close (6 syscalls and 4 fds set up and torn down each time otherwise).
+    static let sparePipesMax = 32
+
+    func takePipe() throws(SystemError) -> Channel {
+        if let p = sparePipes.popLast() { return p }
+        return try PipeChannel(size: Self.pipeSize)
+    }
+
+    /// Keeps `c` for reuse if it is an empty pipe and there is room.
+    func givePipe(_ c: Channel) {
+        guard let p = c as? PipeChannel, p.pending == 0, sparePipes.count < Self.sparePipesMax else { return }
+        sparePipes.append(p)
+    }
 
     func acceptAll(_ m: Mapping) {
         for _ in 0..<64 {
@@ -180,8 +194,11 @@ extension ForwarderDaemon {
                 // backlog it would keep the listener readable and spin the loop).
                 guard admit(m) else { continue }
                 do {
-                    let upstream = try connectUpstream(m, peer: peer)
-                    let pair = try TCPPair(mapping: m, client: client, upstream: upstream, pipeSize: Self.pipeSize)
+                    let upstream = try connectUpstream(m, peer: peer, tcp: true)
+                    let up = try takePipe()
+                    let down: Channel
+                    do { down = try takePipe() } catch { givePipe(up); throw error }
+                    let pair = TCPPair(mapping: m, client: client, upstream: upstream, up: up, down: down)
                     pair.slot = table.insert(pair)
                     m.pairs[pair.slot] = pair
                     updateInterest(pair)
@@ -195,13 +212,13 @@ extension ForwarderDaemon {
 
     /// From the client's own address when the mapping asks for it and it can work (see
     /// TransparentRouting.applies); otherwise from the namespace's own address.
-    func connectUpstream(_ m: Mapping, peer: SocketAddress) throws(SystemError) -> OwnedFD {
+    func connectUpstream(_ m: Mapping, peer: SocketAddress, tcp: Bool) throws(SystemError) -> OwnedFD {
         if m.sourceIP, routing.applies(peer: peer, target: m.target, subnet: m.subnet) {
-            do { return try ForwardSocket.connect(to: m.target, from: peer, tcp: true) } catch {
+            do { return try ForwardSocket.connect(to: m.target, from: peer, tcp: tcp) } catch {
                 log.write("\(m.id): \(error); connecting without the client's address")
             }
         }
-        return try ForwardSocket.connect(to: m.target, tcp: true)
+        return try ForwardSocket.connect(to: m.target, tcp: tcp)
     }
 
     func updateInterest(_ p: TCPPair) {
@@ -231,6 +248,8 @@ extension ForwarderDaemon {
         table.remove(p.slot)
         p.mapping.pairs[p.slot] = nil
         release(p.mapping)
+        givePipe(p.up.channel)
+        givePipe(p.down.channel)
         // The fds close when the pair is freed (no other reference is left once the slot is).
     }
 }

@@ -1,7 +1,9 @@
 import System
 
 /// A UDP "connection": one socket connected to the container per client address, so replies
-/// find their client; dropped after the mapping's idle timeout.
+/// find their client; dropped after the mapping's idle timeout. With the source IP kept it is
+/// bound to the client's own address and port (IP_TRANSPARENT), and the container's replies
+/// come back to it by the policy route of TransparentRouting.
 final class UDPFlow: LoopMember {
     let mapping: ForwarderDaemon.Mapping
     let socket: OwnedFD
@@ -39,7 +41,7 @@ extension ForwarderDaemon {
     private func openFlow(_ m: Mapping, peer: SocketAddress, now: Int) -> UDPFlow? {
         guard admit(m) else { return nil }
         do {
-            let flow = UDPFlow(mapping: m, socket: try ForwardSocket.connect(to: m.target, tcp: false), peer: peer, now: now)
+            let flow = UDPFlow(mapping: m, socket: try connectUpstream(m, peer: peer, tcp: false), peer: peer, now: now)
             flow.slot = table.insert(flow)
             do { try epoll.add(flow.socket, .readable, token: MemberTable.token(flow.slot, side: 0)) } catch {
                 table.remove(flow.slot)

@@ -48,10 +48,11 @@ struct TransparentRouting {
             [ip, fam, "route", "replace", "local", "default", "dev", "lo", "table", table],
             [ip, fam, "rule", "add", "fwmark", mark, "lookup", table, "priority", Self.priority],
         ]
-        let filters: [[String]] = [
-            ["OUTPUT", "-p", "tcp", "-m", "addrtype", "!", "--src-type", "LOCAL", "-j", "CONNMARK", "--set-mark", mark],
-            ["PREROUTING", "-p", "tcp", "-m", "connmark", "--mark", mark, "-j", "MARK", "--set-mark", mark],
-        ]
+        // TCP connections and UDP flows alike (conntrack follows both).
+        let filters: [[String]] = ["tcp", "udp"].flatMap { p in [
+            ["OUTPUT", "-p", p, "-m", "addrtype", "!", "--src-type", "LOCAL", "-j", "CONNMARK", "--set-mark", mark],
+            ["PREROUTING", "-p", p, "-m", "connmark", "--mark", mark, "-j", "MARK", "--set-mark", mark],
+        ] }
         for argv in rules {
             if let err = Self.run(argv) { log.write("source IP (\(fam)): \(err)"); return false }
         }

@@ -46,17 +46,18 @@ public enum ForwardSocket {
     }
 
     /// A socket connecting to `destination` (in progress: wait for writable, then `pendingError`).
-    /// With `source`: IP_TRANSPARENT, SO_MARK = `mark`, bound to source's address (port chosen
-    /// by the kernel), so the peer sees `source` as its client. Needs CAP_NET_ADMIN.
+    /// With `source`: IP_TRANSPARENT, SO_MARK = `mark`, bound to source's address (TCP: port
+    /// chosen by the kernel; UDP: source's own port), so the peer sees `source` as its client.
+    /// Needs CAP_NET_ADMIN.
     public static func connect(to destination: SocketAddress, from source: SocketAddress? = nil,
                                tcp: Bool, mark: UInt32 = 0) throws(SystemError) -> OwnedFD {
         let type = tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)
         var dst = destination
         let fd: Int32
         if var src = source {
-            fd = cshim_fwd_connect(&dst.storage, dst.length, &src.storage, src.length, type, mark)
+            fd = cshim_fwd_connect(&dst.storage, dst.length, &src.storage, src.length, type, mark, tcp ? 0 : 1)
         } else {
-            fd = cshim_fwd_connect(&dst.storage, dst.length, nil, 0, type, 0)
+            fd = cshim_fwd_connect(&dst.storage, dst.length, nil, 0, type, 0, 0)
         }
         if fd < 0 {
             throw SystemError(op: "connect \(tcp ? "tcp" : "udp")\(source.map { " from \($0.ip)" } ?? "")",

@@ -58,22 +58,28 @@ struct ForwardSourceIPTests {
         print(json.dumps(out))
         """
 
-    /// A client namespace and veth pair of the test's own: host side .1, client side .2 of a /30.
+    /// A client namespace and veth pair of the test's own: host side .1, client side .2 of a /30,
+    /// and ::1 / ::2 of a ULA /64 (nodad: usable at once).
     struct ClientNet {
         let ns: String, hostIf: String
         let hostIP: String, clientIP: String
+        let hostIP6: String, clientIP6: String
 
         init() throws {
             let tag = String(UInt32.random(in: 0..<0xFFFFFF), radix: 16)
             let x = Int.random(in: 0..<256), y = Int.random(in: 0..<64) * 4
             ns = "rcni-fwc-\(tag)"; hostIf = "rfv\(tag)"
             hostIP = "10.251.\(x).\(y + 1)"; clientIP = "10.251.\(x).\(y + 2)"
+            let net6 = "fd00:251:\(String(x, radix: 16)):\(String(y, radix: 16))"
+            hostIP6 = net6 + "::1"; clientIP6 = net6 + "::2"
             let steps: [[String]] = [
                 ["ip", "netns", "add", ns],
                 ["ip", "link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns],
                 ["ip", "addr", "add", "\(hostIP)/30", "dev", hostIf],
+                ["ip", "-6", "addr", "add", "\(hostIP6)/64", "dev", hostIf, "nodad"],
                 ["ip", "link", "set", hostIf, "up"],
                 ["ip", "-n", ns, "addr", "add", "\(clientIP)/30", "dev", "eth0"],
+                ["ip", "-n", ns, "-6", "addr", "add", "\(clientIP6)/64", "dev", "eth0", "nodad"],
                 ["ip", "-n", ns, "link", "set", "eth0", "up"],
                 ["ip", "-n", ns, "link", "set", "lo", "up"],
             ]
@@ -95,11 +101,71 @@ struct ForwardSourceIPTests {
     }
 
     static func caps(_ mappings: [(host: String, port: Int)]) -> String {
-        let items = mappings.map { #"{"hostPort":\#($0.port),"containerPort":8080,"protocol":"tcp","hostIP":"\#($0.host)"}"# }
+        caps(mappings.map { ($0.host, $0.port, "tcp", 8080) })
+    }
+
+    static func caps(_ mappings: [(host: String, port: Int, proto: String, container: Int)]) -> String {
+        let items = mappings.map {
+            #"{"hostPort":\#($0.port),"containerPort":\#($0.container),"protocol":"\#($0.proto)","hostIP":"\#($0.host)"}"#
+        }
         return #"{"portMappings":[\#(items.joined(separator: ","))]}"#
     }
 
-    @Test("a TCP client in its own namespace is seen by the container as itself; a loopback client as the namespace's address; sourceIP false hides both",
+    /// Dual-stack: TCP on argv[2] and UDP on argv[3] (both on "::") answer with the peer's
+    /// address (a v4 peer without its ::ffff: prefix; UDP: then its port); TCP connections then echo.
+    static let peerServerDual = """
+        import socket, sys, threading
+        def name(peer): return peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
+        def sock(kind):
+            s = socket.socket(socket.AF_INET6, kind); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); return s
+        t = sock(socket.SOCK_STREAM); t.bind(("::", int(sys.argv[2]))); t.listen(64)
+        u = sock(socket.SOCK_DGRAM); u.bind(("::", int(sys.argv[3])))
+        open(sys.argv[4], "w").close()
+        def udp():
+            while True:
+                d, peer = u.recvfrom(2048); u.sendto((name(peer) + " " + str(peer[1]) + "\\n").encode(), peer)
+        def serve(c, peer):
+            c.sendall((name(peer) + "\\n").encode())
+            while True:
+                d = c.recv(100)
+                if not d: break
+                c.sendall(d)
+            c.close()
+        threading.Thread(target=udp, daemon=True).start()
+        while True:
+            c, peer = t.accept(); threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+        """
+
+    /// The address the server saw, if it saw the client's own port too; else what it saw.
+    static let udpPeerClient = """
+        import socket, sys
+        fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+        c = socket.socket(fam, socket.SOCK_DGRAM); c.settimeout(1)
+        for _ in range(5):
+            c.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+            try:
+                addr, port = c.recv(200).decode().split()
+            except socket.timeout:
+                continue
+            print(addr if int(port) == c.getsockname()[1] else f"{addr} port {port}, not {c.getsockname()[1]}")
+            sys.exit(0)
+        print("ERR timeout")
+        """
+
+    static func dualStackConflist(backend: String, sourceIP: Bool, scratch: String) throws -> String {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
+        var conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var plugins = conf["plugins"] as? [[String: Any]] ?? []
+        try #require(!plugins.isEmpty)
+        plugins[0]["backend"] = backend
+        plugins[0]["sourceIP"] = sourceIP
+        ForwardRestoreTests.dropPortmap(&plugins[0])
+        conf["plugins"] = plugins
+        return try Conflists.write(conf, to: scratch)
+    }
+
+    @Test("a client in its own namespace is seen by the container as itself (TCP and UDP, IPv4 and IPv6); loopback clients (127.0.0.1, ::1) as the namespace's address of their family; sourceIP false hides them all; ports free after DEL",
           .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns or pasta"),
           arguments: backends)
     func sourceAddressKept(_ backend: String) throws {
@@ -109,32 +175,58 @@ struct ForwardSourceIPTests {
         for sourceIP in backend == "slirp4netns" ? [true, false] : [true] {
             var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
             defer { f.finish() }
-            let conflist = try Conflists.write(try Conflists.rootlessBridge { p in
-                p["backend"] = backend
-                p["sourceIP"] = sourceIP
-                ForwardRestoreTests.dropPortmap(&p)
-            }, to: f.scratch)
+            let conflist = try Self.dualStackConflist(backend: backend, sourceIP: sourceIP, scratch: f.scratch)
             let a = try f.container("fsi-")
-            let vethPort = TCP.freePort(), loPort = TCP.freePort()  // bind(0): free on every address
-            let caps = Self.caps([(net.hostIP, vethPort), ("127.0.0.1", loPort)])
+            // Free on every address, TCP and UDP (the veth addresses are new: free there too).
+            let tcp4 = Self.freeDualPort(), tcp6 = Self.freeDualPort(), udp4 = Self.freeDualPort()
+            let udp6 = Self.freeDualPort(), loPort = Self.freeDualPort()
+            let lo6 = Self.freeDualPort(), loUDP6 = Self.freeDualPort(), loUDP4 = Self.freeDualPort()
+            let caps = Self.caps([(net.hostIP, tcp4, "tcp", 8080), (net.hostIP6, tcp6, "tcp", 8080),
+                                  (net.hostIP, udp4, "udp", 8081), (net.hostIP6, udp6, "udp", 8081),
+                                  ("127.0.0.1", loPort, "tcp", 8080), ("::1", lo6, "tcp", 8080),
+                                  ("::1", loUDP6, "udp", 8081), ("127.0.0.1", loUDP4, "udp", 8081)])
             let add = f.cni(conflist, "add", a, capArgs: caps)
             try #require(add.succeeded, "\(add)")
-            let server = try f.serverInContainer(a, script: Self.peerServer, port: 8080, reply: "")
+            let server = try f.serverInContainer(a, script: Self.peerServerDual, port: 8080, reply: "8081")
             defer { server.stop() }
             try #require(TCP.waitReady(server))
 
-            let remote = net.run(Self.lineClient, [net.hostIP, "\(vethPort)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let local = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "127.0.0.1", "\(loPort)"], timeout: 20)
-                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(!remote.hasPrefix("ERR") && !local.hasPrefix("ERR"), "remote \(remote), local \(local)")
-            if sourceIP {
-                #expect(remote == net.clientIP, "\(backend): the container saw \(remote), the client is \(net.clientIP)")
-            } else {
-                #expect(remote != net.clientIP && !remote.isEmpty, "\(backend) sourceIP false: the container saw \(remote)")
+            func seen(_ script: String, _ host: String, _ port: Int) -> String {
+                net.run(script, [host, "\(port)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-            #expect(local != "127.0.0.1" && !local.isEmpty, "a loopback client is shown as the namespace's address: \(local)")
+            let remote: [(what: String, seen: String, client: String)] = [
+                ("tcp v4", seen(Self.lineClient, net.hostIP, tcp4), net.clientIP),
+                ("tcp v6", seen(Self.lineClient, net.hostIP6, tcp6), net.clientIP6),
+                ("udp v4", seen(Self.udpPeerClient, net.hostIP, udp4), net.clientIP),
+                ("udp v6", seen(Self.udpPeerClient, net.hostIP6, udp6), net.clientIP6),
+            ]
+            func seenLocally(_ script: String, _ host: String, _ port: Int) -> String {
+                Command.run(["/usr/bin/python3", "-c", script, host, "\(port)"], timeout: 20)
+                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let local = seenLocally(Self.lineClient, "127.0.0.1", loPort)
+            // Loopback clients on v6 host addresses land on the container's v6 address, on v4 on its v4 one.
+            let local6 = seenLocally(Self.lineClient, "::1", lo6)
+            let localUDP6 = seenLocally(Self.udpClient, "::1", loUDP6), localUDP4 = seenLocally(Self.udpClient, "127.0.0.1", loUDP4)
+            for r in remote {
+                #expect(!r.seen.hasPrefix("ERR") && !r.seen.isEmpty, "\(backend) \(r.what): \(r.seen)")
+                if sourceIP {
+                    #expect(r.seen == r.client, "\(backend) \(r.what): the container saw \(r.seen), the client is \(r.client)")
+                } else {
+                    #expect(r.seen != r.client, "\(backend) \(r.what) sourceIP false: the container saw \(r.seen)")
+                }
+            }
+            #expect(!local.hasPrefix("ERR") && local != "127.0.0.1" && !local.isEmpty,
+                    "a loopback client is shown as the namespace's address: \(local)")
+            #expect(!local6.hasPrefix("ERR") && local6.contains(":") && local6 != "::1", "tcp ::1: \(local6)")
+            #expect(!localUDP6.hasPrefix("ERR") && localUDP6.split(separator: " ").first?.contains(":") == true, "udp ::1: \(localUDP6)")
+            #expect(!localUDP4.hasPrefix("ERR") && !localUDP4.isEmpty && localUDP4.split(separator: " ").first?.contains(":") == false,
+                    "udp 127.0.0.1: \(localUDP4)")
             #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
-            #expect(ForwardProbe.canBind(loPort) && ForwardProbe.canBind(vethPort, addr: net.hostIP), "host ports free after the last DEL")
+            #expect(ForwardProbe.canBind(loPort) && ForwardProbe.canBind(tcp4, addr: net.hostIP)
+                    && ForwardProbe.canBind(udp6, addr: net.hostIP6, udp: true) && ForwardProbe.canBind(lo6, addr: "::1")
+                    && ForwardProbe.canBind(loUDP6, addr: "::1", udp: true) && ForwardProbe.canBind(loUDP4, udp: true),
+                    "host ports free after the last DEL")
         }
     }
 
@@ -162,7 +254,9 @@ struct ForwardSourceIPTests {
         #expect(!(out["b"] ?? "ERR").hasPrefix("ERR") && !(out["b"] ?? "").isEmpty, "\(r)")
         #expect(out["third"] == "", "the third connection is closed unanswered: \(r)")
         #expect(out["echoA"] == "ping" && out["echoB"] == "pong", "the first two keep working: \(r)")
-        #expect(!(out["fourth"] ?? "ERR").hasPrefix("ERR") && !(out["fourth"] ?? "").isEmpty, "a freed slot is reused: \(r)")
+        // Its pipes are those of the closed pair (reused when empty): nothing of that pair's bytes
+        // may show up, it reads exactly its own first line.
+        #expect(!(out["fourth"] ?? "ERR").hasPrefix("ERR") && out["fourth"] == out["a"], "a freed slot is reused: \(r)")
         #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
         #expect(ForwardProbe.canBind(port), "host port free after the last DEL")
     }
@@ -205,43 +299,6 @@ struct ForwardSourceIPTests {
                 && ForwardProbe.canBind(p, udp: true) { return p }
         }
         return TCP.freePort()
-    }
-
-    @Test("IPv6 mappings: TCP and UDP on host ::1 reach the container's v6 address, UDP on 127.0.0.1 its v4 one; ports free after DEL",
-          .enabled(if: enabled, "needs root, user namespaces, reference plugins, iptables, slirp4netns or pasta"),
-          arguments: backends)
-    func ipv6AndUDP(_ backend: String) throws {
-        var f = try RootlessNetnsTests.Fixture(userName: "rcni-fsi")
-        defer { f.finish() }
-        let data = try Data(contentsOf: URL(fileURLWithPath: Paths.confExample("rootless-bridge-dualstack.conflist")))
-        var conf = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var plugins = conf["plugins"] as? [[String: Any]] ?? []
-        try #require(!plugins.isEmpty)
-        plugins[0]["backend"] = backend
-        ForwardRestoreTests.dropPortmap(&plugins[0])
-        conf["plugins"] = plugins
-        let conflist = try Conflists.write(conf, to: f.scratch)
-        let a = try f.container("fs6-")
-        let tcp6 = Self.freeDualPort(), udp6 = Self.freeDualPort(), udp4 = Self.freeDualPort()
-        let caps = #"{"portMappings":[{"hostPort":\#(tcp6),"containerPort":8080,"protocol":"tcp","hostIP":"::1"},"#
-            + #"{"hostPort":\#(udp6),"containerPort":8081,"protocol":"udp","hostIP":"::1"},"#
-            + #"{"hostPort":\#(udp4),"containerPort":8081,"protocol":"udp","hostIP":"127.0.0.1"}]}"#
-        let add = f.cni(conflist, "add", a, capArgs: caps)
-        try #require(add.succeeded, "\(add)")
-        let server = try f.serverInContainer(a, script: Self.dualServer, port: 8080, reply: "8081")
-        defer { server.stop() }
-        try #require(TCP.waitReady(server))
-        let t = Command.run(["/usr/bin/python3", "-c", Self.lineClient, "::1", "\(tcp6)"], timeout: 20)
-        let peer = t.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(peer.contains(":") && !peer.hasPrefix("ERR") && !peer.hasPrefix("::ffff:"),
-                "the v6 mapping lands on the container's v6 address (peer \(peer)): \(t)")
-        let u6 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "::1", "\(udp6)"], timeout: 20)
-        #expect(u6.stdout.contains("udp-ok"), "\(u6)")
-        let u4 = Command.run(["/usr/bin/python3", "-c", Self.udpClient, "127.0.0.1", "\(udp4)"], timeout: 20)
-        #expect(u4.stdout.contains("udp-ok"), "\(u4)")
-        #expect(f.cni(conflist, "del", a, capArgs: caps).succeeded)
-        #expect(ForwardProbe.canBind(tcp6, addr: "::1") && ForwardProbe.canBind(udp6, addr: "::1", udp: true)
-                && ForwardProbe.canBind(udp4, udp: true), "no host port left bound after the last DEL")
     }
 
     /// Two UDP clients get answers, a third (while both flows are young) none; once the flows

@@ -66,7 +66,7 @@ class Report(unittest.TestCase):
         self.assertIn("**Not produced:** `RuntimeError: no ifb module`", section(text, "6. netstat-inspect vs iproute2"))
         # The tables of figures 7 and 10 show their failed cells.
         self.assertIn("| | | | oursError: attach failed | | | | | |", section(text, "7. Throughput (iperf3)"))
-        self.assertIn("| pasta -t | error: pasta failed | | | | |", section(text, "10. Port forwarding"))
+        self.assertIn("| pasta -t | error: pasta failed | | | | | | | |", section(text, "10. Port forwarding"))
 
     def test_figure7_says_which_forwarder_the_conflists_used(self):
         text, _ = render()

@@ -36,10 +36,12 @@ int cshim_fwd_accept(int fd, struct sockaddr_storage *peer, socklen_t *len);
 
 /// A non-blocking SOCK_CLOEXEC socket connecting to dst (in progress is fine). With `src`,
 /// it first sets IP_TRANSPARENT/IPV6_TRANSPARENT (needs CAP_NET_ADMIN), SO_MARK = `mark`
-/// (if nonzero) and IP_BIND_ADDRESS_NO_PORT, and binds to src (port 0): the peer then sees
-/// src as the client. Returns the fd or -errno.
+/// (if nonzero) and binds to src: the peer then sees src as the client. `keep_port` 0: src's
+/// address with port 0 (IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect); 1: src's own
+/// port too (a UDP flow: the container sees the client's address and port). Returns the fd or -errno.
 int cshim_fwd_connect(const struct sockaddr_storage *dst, socklen_t dstlen,
-                      const struct sockaddr_storage *src, socklen_t srclen, int type, uint32_t mark);
+                      const struct sockaddr_storage *src, socklen_t srclen, int type, uint32_t mark,
+                      int keep_port);
 
 /// splice(2) with SPLICE_F_MOVE|SPLICE_F_NONBLOCK: bytes moved, 0 at EOF, or -errno.
 long cshim_fwd_splice(int in, int out, size_t len);
