@@ -45,7 +45,7 @@ public struct RootlessConfig: Sendable {
     /// `maxConnections`: pairs and flows over all forwards of the namespace (nil: what the
     /// forwarder's fd limit allows).
     public var maxConnections: Int? = nil
-    /// `sourceIP`: the container sees a TCP client's own address (not loopback clients).
+    /// `sourceIP`: the container sees a TCP or UDP client's own address, IPv4 and IPv6 (not loopback clients).
     public var sourceIP: Bool = true
     /// `udpIdleTimeout`: seconds a UDP flow may stay silent before its socket is dropped.
     public var udpIdleTimeout: Int = 60
