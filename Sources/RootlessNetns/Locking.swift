@@ -49,6 +49,7 @@ extension Operation {
             if error.isTimeout { throw .lockTimeout(context.state.chainLocks) }
             throw .system(error)
         }
+        PhaseTrace.mark("container-locked")
         held.ranges = ranges
         held.owner = Processes.current()
         defer { held.ranges = nil }
@@ -58,7 +59,9 @@ extension Operation {
     /// Runs `body` under the state lock.
     func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
         try context.state.prepareRoot()
+        PhaseTrace.mark("state-wait")
         let lock = try context.state.lockExclusive(timeoutMs: context.lockTimeoutMs)
+        PhaseTrace.mark("state-locked")
         // GC takes no container byte: it still needs the fd for the chains byte.
         let opened = held.ranges == nil
         if opened {
@@ -69,6 +72,7 @@ extension Operation {
         try context.state.prepareLayout()
         let result = try body()
         lock.release()
+        PhaseTrace.mark("state-unlocked")
         return result
     }
 
