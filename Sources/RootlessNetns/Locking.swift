@@ -6,7 +6,8 @@ import System
 ///
 /// - the **state lock** (flock on `lock`): namespace and helper lifecycle, forwards, records,
 ///   the teardown decision. Held briefly, before and after a chain, never during one (except
-///   GC, reaping and rollback, which are rare).
+///   GC, reaping and rollback, which are rare). An ADD without forwards saves its record
+///   without it, while its chain still holds the chains byte (so no teardown decision passes).
 /// - **container byte** (OFD byte-range lock on the same file, exclusive, byte 1 + hash of the
 ///   record name): one operation per attachment at a time, taken first, held throughout.
 /// - **chains byte** (byte 0, shared): held by every chain inside the namespace. Teardown needs
