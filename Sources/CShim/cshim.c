@@ -373,6 +373,8 @@ int cshim_mount_id_at(int dirfd, const char *name, uint64_t *mnt_id) {
 
 int cshim_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
+long cshim_getcwd_syscall(char *buf, unsigned long size) { return syscall(SYS_getcwd, buf, size); }
+
 int cshim_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }

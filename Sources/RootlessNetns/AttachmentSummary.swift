@@ -3,7 +3,8 @@ import System
 
 /// What every ADD needs of every record (reaping, forward restoration, "first of its network"),
 /// without the chain and result that make a record kilobytes of JSON: a small sidecar per record,
-/// `summaries/<record file name>`, written atomically right after the record.
+/// `summaries/<record file name>`, written atomically right after the record (not fsynced: it is
+/// checked against the record file before use, and each flush costs a journal commit).
 ///
 /// A summary is only a hint. It names the record file it was made from (inode, size, mtime,
 /// ctime): one that does not match (a crash between the two writes, a record rewritten by an
@@ -93,7 +94,7 @@ extension AttachmentStore {
             let summary = AttachmentSummary(record)
             out.append(summary)
             if repair, let side, let bytes = summary.encoded(stamp: stamp) {
-                try? side.writeFileAtomically(name, bytes, mode: 0o600)
+                try? side.writeFileAtomically(name, bytes, mode: 0o600, durable: false)
             }
         }
         if repair, let side, let left = try? side.list() {
@@ -102,7 +103,7 @@ extension AttachmentStore {
         return out.sorted { $0.key < $1.key }
     }
 
-    /// Writes the summary of the record just saved as `name` (under the state lock). Failing
+    /// Writes the summary of the record just saved as `name` (holding its container byte). Failing
     /// to is not an error: without a summary the record is read instead.
     func saveSummary(_ record: Attachment, name: String, records d: DirectoryHandle) {
         guard let side = summariesDir(create: true) else { return }
@@ -111,7 +112,7 @@ extension AttachmentStore {
             try? side.remove(name)
             return
         }
-        if (try? side.writeFileAtomically(name, bytes, mode: 0o600)) == nil { try? side.remove(name) }
+        if (try? side.writeFileAtomically(name, bytes, mode: 0o600, durable: false)) == nil { try? side.remove(name) }
     }
 
     /// Drops the summary of a removed record; a leftover is ignored (it matches no record file)

@@ -9,8 +9,13 @@ public enum RootlessNetnsMain {
     public static func main() -> Never { PluginProcess.exit(run(arguments: CommandLine.arguments)) }
 
     public static func run(arguments: [String]) -> Int32 {
+        PhaseTrace.mark("start")
         let env = PluginProcess.environment()
-        if env["CNI_COMMAND"] != nil { return PluginProcess.run(RootlessNetnsPlugin(hostEnv: env), environment: env) }
+        if env["CNI_COMMAND"] != nil {
+            let rc = PluginProcess.run(RootlessNetnsPlugin(hostEnv: env), environment: env)
+            PhaseTrace.mark("end")
+            return rc
+        }
         // Internal: pasta's port forwarder, started by the plugin inside the shared namespace.
         if arguments.count == 3, arguments[1] == HiddenCommand.forwarder.rawValue {
             return Forwarder.main(socketPath: arguments[2])

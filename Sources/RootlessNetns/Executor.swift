@@ -32,6 +32,8 @@ struct DelegateExecutor: PluginExecutor {
         var join: NamespaceHolder?
         if let enter {
             if holder.holder == nil {
+                PhaseTrace.mark("holder")
+                defer { PhaseTrace.mark("holder-up") }
                 do { holder.holder = try NamespaceHolder(enter, label: path, timeoutMs: timeoutMs) } catch {
                     throw RootlessError.system(error)
                 }
@@ -45,7 +47,9 @@ struct DelegateExecutor: PluginExecutor {
             let timeout = timeoutMs
             request.onStart = { pid in RunningDelegate.record(stateDir: watch.stateDir, name: watch.name, owner: watch.owner, pid: pid, timeoutMs: timeout) }
         }
+        PhaseTrace.mark("exec " + path)
         let result = try Spawn.run(request)
+        PhaseTrace.mark("exit " + path)
         if let failure = result.setupFailure {
             throw RootlessError.system(failure)
         }

@@ -6,7 +6,8 @@ import System
 ///
 /// - the **state lock** (flock on `lock`): namespace and helper lifecycle, forwards, records,
 ///   the teardown decision. Held briefly, before and after a chain, never during one (except
-///   GC, reaping and rollback, which are rare).
+///   GC, reaping and rollback, which are rare). An ADD without forwards saves its record
+///   without it, while its chain still holds the chains byte (so no teardown decision passes).
 /// - **container byte** (OFD byte-range lock on the same file, exclusive, byte 1 + hash of the
 ///   record name): one operation per attachment at a time, taken first, held throughout.
 /// - **chains byte** (byte 0, shared): held by every chain inside the namespace. Teardown needs
@@ -49,6 +50,7 @@ extension Operation {
             if error.isTimeout { throw .lockTimeout(context.state.chainLocks) }
             throw .system(error)
         }
+        PhaseTrace.mark("container-locked")
         held.ranges = ranges
         held.owner = Processes.current()
         defer { held.ranges = nil }
@@ -58,7 +60,9 @@ extension Operation {
     /// Runs `body` under the state lock.
     func locked<T>(_ body: () throws(RootlessError) -> T) throws(RootlessError) -> T {
         try context.state.prepareRoot()
+        PhaseTrace.mark("state-wait")
         let lock = try context.state.lockExclusive(timeoutMs: context.lockTimeoutMs)
+        PhaseTrace.mark("state-locked")
         // GC takes no container byte: it still needs the fd for the chains byte.
         let opened = held.ranges == nil
         if opened {
@@ -69,6 +73,7 @@ extension Operation {
         try context.state.prepareLayout()
         let result = try body()
         lock.release()
+        PhaseTrace.mark("state-unlocked")
         return result
     }
 

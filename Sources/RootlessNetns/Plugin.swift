@@ -37,7 +37,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
     }
 
     /// Three steps: the namespace and helper under the state lock; the chain without it
-    /// (concurrently with other containers' chains); forwards and the record under it again.
+    /// (concurrently with other containers' chains); the record (and forwards, under the lock
+    /// again). `RCNI_PHASE_LOG=FILE` logs the phases' timestamps (PhaseTrace, figure 9's analysis).
     func addShared(_ op: Operation, mappings: [PortMapping]) throws(RootlessError) -> CNIResult {
         let env = op.request.env
         let (helper, backend, invoker, first) = try op.locked { () throws(RootlessError) -> (HelperRecord, any HelperBackend, DelegateInvoker, Bool) in
@@ -68,13 +69,19 @@ public struct RootlessNetnsPlugin: CNIPlugin {
         // A network's first chains in the namespace create what all its containers share
         // (bridge, iptables chains): the reference plugins race on that (firewall's
         // `iptables -N CNI-FORWARD`: File exists), so they run one at a time until one is recorded.
-        if first { try op.lockNetworkSetup() }
+        if first {
+            PhaseTrace.mark("setup-wait")
+            try op.lockNetworkSetup()
+            PhaseTrace.mark("setup-locked")
+        }
         defer { if first { op.unlockNetworkSetup() } }
         let capabilityArgs = PortMapping.delegateRuntimeConfig(op.request.config.runtimeConfig,
                                                                guestAddress: helper.guestAddress)
         var result: CNIResult
         do throws(PluginChain.AddFailure) {
+            PhaseTrace.mark("chain")
             result = try op.chain.add(invoker, env: env, capabilityArgs: capabilityArgs)
+            PhaseTrace.mark("chain-done")
         } catch {
             // Roll back: the chain's DEL with what did succeed, no record, no unused namespace.
             try? op.chain.del(invoker, env: env, prevResult: error.partialResult, capabilityArgs: capabilityArgs)
@@ -82,8 +89,8 @@ public struct RootlessNetnsPlugin: CNIPlugin {
             finishTeardown(op)
             throw .cni(error.error)
         }
-        // nil: recorded; else the error, after the rollback (and whether teardown must wait).
-        let failure = try op.locked { () throws(RootlessError) -> (RootlessError, Bool)? in
+        // Forwards, then the record; on failure the chain's DEL (rollback), nothing recorded.
+        func record() -> RootlessError? {
             var forwards: [HostForward] = []
             do {
                 forwards = try backend.addForwards(mappings, record: helper, result: result, context: op.context)
@@ -94,18 +101,38 @@ public struct RootlessNetnsPlugin: CNIPlugin {
                                         hostForwards: forwards)
                 record.netnsIdentity = NetnsIdentity.current(netnsPath: env.netns, sharedNetnsPath: op.context.netnsPath)
                 try op.attachments.save(record)
+                PhaseTrace.mark("recorded")
             } catch {
                 _ = backend.removeForwards(forwards, context: op.context)
                 try? op.chain.del(invoker, env: env, prevResult: result, capabilityArgs: capabilityArgs)
-                op.leaveChains()
-                return (RootlessError.from(error), op.teardownIfUnused().isBusy)
+                return RootlessError.from(error)
             }
-            op.leaveChains()
             return nil
         }
-        if let (error, busy) = failure {
-            if busy { _ = op.teardownWhenIdle() }
-            throw error
+        if mappings.isEmpty {
+            // No forwards: the record needs no state lock. This chain still holds the chains
+            // byte, so no teardown decision falls between its end and its record (and its
+            // container byte keeps its own DEL out); its fsyncs overlap other ADDs' instead of
+            // queueing on the lock, where they were most of a parallel burst's serial time.
+            let failure = record()
+            op.leaveChains()
+            if let failure {
+                finishTeardown(op)
+                throw failure
+            }
+        } else {
+            // A helper restart (another ADD's, under the lock) restores the recorded forwards:
+            // a forward never exists unrecorded beside it.
+            let failure = try op.locked { () throws(RootlessError) -> (RootlessError, Bool)? in
+                let failure = record()
+                op.leaveChains()
+                guard let failure else { return nil }
+                return (failure, op.teardownIfUnused().isBusy)
+            }
+            if let (error, busy) = failure {
+                if busy { _ = op.teardownWhenIdle() }
+                throw error
+            }
         }
         if result.dns.nameservers.isEmpty { result.dns.nameservers = helper.dnsServers }
         return result.converted(to: op.request.config.version)

@@ -123,12 +123,16 @@ struct SharedNetns {
         return errors
     }
 
-    /// Writes `<stateDir>/resolv.conf` from the host's current configuration.
+    /// Writes `<stateDir>/resolv.conf` from the host's current configuration, unless it already
+    /// says that. Atomic, not fsynced: every ADD checks it again, and each flush costs a journal
+    /// commit under the state lock (it was most of a parallel burst's serial time, figure 9).
     func writeResolvConf(helper: HelperRecord) throws(RootlessError) {
         let host = ResolvConf.parse((try? FS.readText("/etc/resolv.conf", limit: 1 << 20)) ?? "")
         let upstream = (try? FS.readText("/run/systemd/resolve/resolv.conf", limit: 1 << 20)).map(ResolvConf.parse)
         let text = ResolvConf.render(helperServers: helper.dnsServers, host: host, systemdUpstream: upstream,
                                      enableIPv6: context.config.enableIPv6)
-        try state.writeFile("resolv.conf", Array(text.utf8))
+        let bytes = Array(text.utf8)
+        if (try? state.readFile("resolv.conf", limit: 1 << 20)) == bytes { return }
+        try state.writeFile("resolv.conf", bytes, durable: false)
     }
 }

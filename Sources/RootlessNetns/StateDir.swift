@@ -115,9 +115,9 @@ struct StateDir {
         }
     }
 
-    /// Atomically and durably (file and directory fsynced), 0600.
-    func writeFile(_ name: String, _ bytes: [UInt8]) throws(RootlessError) {
-        do { try requireHandle().writeFileAtomically(name, bytes, mode: 0o600) } catch let e as RootlessError {
+    /// Atomically and (unless `durable: false`) durably: file and directory fsynced; 0600.
+    func writeFile(_ name: String, _ bytes: [UInt8], durable: Bool = true) throws(RootlessError) {
+        do { try requireHandle().writeFileAtomically(name, bytes, mode: 0o600, durable: durable) } catch let e as RootlessError {
             throw e
         } catch {
             throw .from(error)

@@ -143,8 +143,11 @@ public final class DirectoryHandle {
 
     /// Writes `name` atomically and durably: `NAME.tmp-PID` (O_CREAT|O_EXCL|O_NOFOLLOW, exactly
     /// `mode`), `fsync(2)`, `renameat(2)` over `name`, `fsync(2)` of the directory. Readers see
-    /// the old or the new content; after a crash, one of them is on disk.
-    public func writeFileAtomically(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+    /// the old or the new content; after a crash, one of them is on disk. `durable: false` skips
+    /// both fsyncs (still atomic for every reader, and after a process crash): for caches that
+    /// are checked before use, where each flush would cost a journal commit.
+    public func writeFileAtomically(_ name: String, _ bytes: [UInt8], mode: mode_t = 0o600,
+                                    durable: Bool = true) throws(SystemError) {
         try checkName(name, "write")
         let tmp = "\(name).tmp-\(getpid())"
         _ = unlinkat(fd.raw, tmp, 0)  // a leftover of a crashed run with our pid
@@ -155,14 +158,14 @@ public final class DirectoryHandle {
             let file = OwnedFD(adopting: raw)
             if fchmod(file.raw, mode) != 0 { throw SystemError.last("chmod", path(of: tmp)) }
             try Sys.writeAll(file.raw, bytes, op: "write", path: path(of: tmp))
-            if fsync(file.raw) != 0 { throw SystemError.last("fsync", path(of: tmp)) }
+            if durable, fsync(file.raw) != 0 { throw SystemError.last("fsync", path(of: tmp)) }
             try file.close()
             if renameat(fd.raw, tmp, fd.raw, name) != 0 { throw SystemError.last("rename \(path(of: tmp)) to", path(of: name)) }
         } catch {
             _ = unlinkat(fd.raw, tmp, 0)
             throw error
         }
-        try sync()
+        if durable { try sync() }
     }
 
     /// Creates an empty file if missing (never through a symlink); an existing one is left as is.

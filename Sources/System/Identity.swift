@@ -40,6 +40,16 @@ public enum Identity {
         return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// The getcwd(2) system call; nil when it fails (the directory was removed) or the cwd is
+    /// not reachable from this mount namespace's root (the kernel's "(unreachable)/..."), where
+    /// getcwd(3) would walk ".." reading every ancestor directory (a plugin run by a runtime that
+    /// joined a rootless session from /tmp read /tmp's thousands of entries on every ADD and DEL).
+    public static func reachableCurrentDirectory() -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard cshim_getcwd_syscall(&buf, UInt(buf.count)) > 0, buf[0] == 0x2F else { return nil }
+        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// This executable (`/proc/self/exe`), for re-running ourselves as a helper.
     public static func executablePath() throws(SystemError) -> String { try FS.readlink("/proc/self/exe") }
 

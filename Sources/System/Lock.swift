@@ -1,3 +1,4 @@
+import CShim
 import Glibc
 
 /// An exclusive `flock(2)` on a lock file, held until the value goes away (or `release()`).
@@ -14,8 +15,8 @@ public struct Lock: ~Copyable {
     }
 
     /// Opens (O_CREAT|O_CLOEXEC|O_NOFOLLOW, 0600) and locks `path` with LOCK_EX. Without a timeout
-    /// it waits as long as needed; with one it polls LOCK_EX|LOCK_NB every 10 ms and throws
-    /// ETIMEDOUT (`lock PATH: Connection timed out`) when it expires.
+    /// it waits as long as needed; with one it blocks (woken the moment the holder lets go; see
+    /// `cshim_lock_wait`) and throws ETIMEDOUT (`lock PATH: Connection timed out`) when it expires.
     ///
     /// `whileWaiting` runs about once a second while the lock is busy (e.g. to enforce the
     /// deadline of a holder whose owner died).
@@ -49,7 +50,10 @@ public struct Lock: ~Copyable {
                 whileWaiting()
                 nextCallback = now + 1000
             }
-            Sys.sleepMs(min(10, left))
+            let chunk = whileWaiting == nil ? left : min(left, max(1, nextCallback - now))
+            if cshim_lock_wait(fd.raw, 0, 0, Int32(clamping: chunk)) == 0 { return Lock(fd: fd, path: path) }
+            let waitErr = Glibc.errno
+            if waitErr != EINTR && waitErr != EWOULDBLOCK { throw SystemError(op: "lock", path: path, errno: waitErr) }
         }
     }
 

@@ -63,7 +63,7 @@ public final class NamespaceHolder: @unchecked Sendable {
         mountFD = mount.take()?.take() ?? -1
         self.pid = pid
         control = controlWrite.take()
-        cwd = Identity.currentDirectory()
+        cwd = Identity.reachableCurrentDirectory()
     }
 
     deinit {

@@ -23,8 +23,9 @@ public final class RangeLocks {
     /// The fd, for children that must keep these locks held while they run.
     public var fileDescriptor: Int32 { fd.raw }
 
-    /// Takes byte `index` (shared or exclusive), polling every 10 ms up to `timeoutMs`
-    /// (ETIMEDOUT); `whileWaiting` runs about once a second while it is busy.
+    /// Takes byte `index` (shared or exclusive), blocking up to `timeoutMs` (ETIMEDOUT; woken
+    /// the moment the holder lets go, see `cshim_lock_wait`); `whileWaiting` runs about once a
+    /// second while it is busy.
     public func lock(_ index: Int64, shared: Bool, timeoutMs: Int,
                      whileWaiting: (() -> Void)? = nil) throws(SystemError) {
         let deadline = Sys.nowMs() + max(0, timeoutMs)
@@ -37,7 +38,15 @@ public final class RangeLocks {
                 whileWaiting()
                 nextCallback = now + 1000
             }
-            Sys.sleepMs(min(10, deadline - now))
+            let left = deadline - now
+            let chunk = whileWaiting == nil ? left : min(left, max(1, nextCallback - now))
+            if cshim_lock_wait(fd.raw, shared ? 1 : 2, index, Int32(clamping: chunk)) == 0 { return }
+            let err = Glibc.errno
+            // EDEADLK (a lock cycle the kernel sees): back off and try again, as polling did.
+            if err == EDEADLK { Sys.sleepMs(min(10, max(1, left))); continue }
+            if err != EINTR && err != EAGAIN && err != EACCES {
+                throw SystemError(op: "lock", path: "\(path) [\(index)]", errno: err)
+            }
         }
     }
 

@@ -25,6 +25,8 @@ final class FakeDelegates: PluginExecutor {
     var failures: [Failure] = []
     /// ADD results padded past what a record can hold (saving it fails).
     var hugeResults = false
+    /// Runs at the start of every delegate call (plugin, command), e.g. to take a lock mid-chain.
+    var onExecute: ((String, String) -> Void)?
 
     func fail(_ plugin: String, on command: CNICommand, container: String? = nil, code: Int64 = 11) {
         failures.append(Failure(plugin: plugin, command: command, containerID: container, code: code))
@@ -48,6 +50,7 @@ final class FakeDelegates: PluginExecutor {
         let containerID = env["CNI_CONTAINERID"] ?? ""
         calls.append(Call(plugin: plugin, command: command, containerID: containerID,
                           netns: env["CNI_NETNS"] ?? "", config: config))
+        onExecute?(plugin, command)
         let version = config["cniVersion"]?.stringValue ?? "1.0.0"
         if let f = failures.first(where: {
             $0.plugin == plugin && $0.command.rawValue == command && ($0.containerID == nil || $0.containerID == containerID)

@@ -154,6 +154,11 @@ int cshim_mount_id_at(int dirfd, const char *name, uint64_t *mnt_id);
 int cshim_pidfd_open(pid_t pid);
 int cshim_pidfd_send_signal(int pidfd, int sig);
 
+/// The getcwd(2) system call itself: its length, or -1 with errno. Unlike getcwd(3), glibc's
+/// fallback never runs: for a cwd outside this mount namespace's root ("(unreachable)/...", e.g.
+/// after a setns into a rootless session) it walks ".." reading every ancestor directory.
+long cshim_getcwd_syscall(char *buf, unsigned long size);
+
 /// write(2) with SIGPIPE blocked on this thread; a SIGPIPE caused by this write is consumed.
 ssize_t cshim_write_nosigpipe(int fd, const void *buf, size_t len);
 
