@@ -56,6 +56,9 @@ int cshim_lock_wait(int fd, int ofd_kind, int64_t start, int timeout_ms) {
     memset(&when, 0, sizeof when);
     when.it_value.tv_sec = timeout_ms / 1000;
     when.it_value.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    // And again every 20 ms: a first signal that lands before the thread blocks in the lock call
+    // (preempted between timer_settime and the syscall) would otherwise leave the wait unbounded.
+    when.it_interval.tv_nsec = 20 * 1000000L;
     int r = -1, err = 0;
     if (timer_settime(timer, 0, &when, NULL) == 0) {
         if (ofd_kind == 0) {

@@ -23,7 +23,8 @@ int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait);
 /// Blocks for a lock for at most `timeout_ms` (> 0): `ofd_kind` 0 takes flock(LOCK_EX) on `fd`,
 /// 1/2 the shared/exclusive OFD lock of byte `start`. The kernel wakes the waiter the moment the
 /// holder lets go (polling left the lock idle between polls). The bound is a per-call POSIX
-/// timer that sends SIGALRM to the calling thread only (a no-op handler without SA_RESTART,
+/// timer that sends SIGALRM to the calling thread only, then every 20 ms until the call returns
+/// (a signal that lands before the thread blocks is not lost; a no-op handler without SA_RESTART,
 /// installed process-wide): -1 with errno EINTR then (also for any other signal), else 0 or -1
 /// with the call's errno.
 int cshim_lock_wait(int fd, int ofd_kind, int64_t start, int timeout_ms);
