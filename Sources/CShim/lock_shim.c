@@ -61,12 +61,12 @@ int cshim_lock_wait(int fd, int ofd_kind, int64_t start, int timeout_ms) {
     when.it_interval.tv_nsec = 20 * 1000000L;
     int r = -1, err = 0;
     if (timer_settime(timer, 0, &when, NULL) == 0) {
-        if (ofd_kind == 0) {
+        if (ofd_kind == CSHIM_LOCKWAIT_FLOCK) {
             r = flock(fd, LOCK_EX);
         } else {
             struct flock fl;
             memset(&fl, 0, sizeof fl);  // l_pid must be 0 for OFD locks
-            fl.l_type = ofd_kind == 1 ? F_RDLCK : F_WRLCK;
+            fl.l_type = ofd_kind == CSHIM_LOCKWAIT_BYTE_SHARED ? F_RDLCK : F_WRLCK;
             fl.l_whence = SEEK_SET;
             fl.l_start = (off_t)start;
             fl.l_len = 1;

@@ -51,7 +51,8 @@ public struct Lock: ~Copyable {
                 nextCallback = now + 1000
             }
             let chunk = whileWaiting == nil ? left : min(left, max(1, nextCallback - now))
-            if cshim_lock_wait(fd.raw, 0, 0, Int32(clamping: chunk)) == 0 { return Lock(fd: fd, path: path) }
+            let kind = Int32(CSHIM_LOCKWAIT_FLOCK.rawValue)
+            if cshim_lock_wait(fd.raw, kind, 0, Int32(clamping: chunk)) == 0 { return Lock(fd: fd, path: path) }
             let waitErr = Glibc.errno
             if waitErr != EINTR && waitErr != EWOULDBLOCK { throw SystemError(op: "lock", path: path, errno: waitErr) }
         }

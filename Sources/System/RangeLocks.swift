@@ -40,7 +40,8 @@ public final class RangeLocks {
             }
             let left = deadline - now
             let chunk = whileWaiting == nil ? left : min(left, max(1, nextCallback - now))
-            if cshim_lock_wait(fd.raw, shared ? 1 : 2, index, Int32(clamping: chunk)) == 0 { return }
+            if cshim_lock_wait(fd.raw, Int32((shared ? CSHIM_LOCKWAIT_BYTE_SHARED : CSHIM_LOCKWAIT_BYTE_EXCLUSIVE).rawValue), index,
+                               Int32(clamping: chunk)) == 0 { return }
             let err = Glibc.errno
             // EDEADLK (a lock cycle the kernel sees): back off and try again, as polling did.
             if err == EDEADLK { Sys.sleepMs(min(10, max(1, left))); continue }

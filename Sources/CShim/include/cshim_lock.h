@@ -20,8 +20,15 @@ enum cshim_lock_kind {
 /// (F_OFD_SETLKW), else F_OFD_SETLK. 0, or -1 with errno (EAGAIN when the range is held and !wait).
 int cshim_ofd_lock(int fd, int64_t start, int64_t len, int kind, int wait);
 
-/// Blocks for a lock for at most `timeout_ms` (> 0): `ofd_kind` 0 takes flock(LOCK_EX) on `fd`,
-/// 1/2 the shared/exclusive OFD lock of byte `start`. The kernel wakes the waiter the moment the
+/// What cshim_lock_wait waits for.
+enum cshim_lock_wait_kind {
+    CSHIM_LOCKWAIT_FLOCK = 0,   // flock(LOCK_EX) on the whole file
+    CSHIM_LOCKWAIT_BYTE_SHARED = 1,       // OFD F_RDLCK of one byte
+    CSHIM_LOCKWAIT_BYTE_EXCLUSIVE = 2,    // OFD F_WRLCK of one byte
+};
+
+/// Blocks for a lock for at most `timeout_ms` (> 0): `ofd_kind` (enum cshim_lock_wait_kind) says
+/// which: flock(LOCK_EX) on `fd`, or the shared/exclusive OFD lock of byte `start`. The kernel wakes the waiter the moment the
 /// holder lets go (polling left the lock idle between polls). The bound is a per-call POSIX
 /// timer that sends SIGALRM to the calling thread only, then every 20 ms until the call returns
 /// (a signal that lands before the thread blocks is not lost; a no-op handler without SA_RESTART,
