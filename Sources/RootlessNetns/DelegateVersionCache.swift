@@ -2,11 +2,12 @@ import CNI
 import JSON
 import System
 
-/// Delegates' VERSION answers, keyed by binary identity (dev:ino:size:mtime), in
-/// `<stateDir>/var/delegate-versions.json` so each binary is asked once per namespace lifetime,
-/// not on every invocation (`var` goes with the namespace's teardown, so a torn-down state
-/// dir holds only its lock). The file is only written into a `var` that exists (DEL and
-/// STATUS never create it);
+/// Delegates' VERSION answers, keyed by binary identity (dev:ino:size:mtime), in one file per
+/// user next to the helper feature cache (`<XDG_RUNTIME_DIR>/rootless-netns-delegates.json`,
+/// `/run/...` as root), so each binary is asked once, not on every invocation nor again on
+/// every cold ADD (a file inside the state dir went with each teardown: two Go VERSION execs
+/// per cold ADD). The file is only written while the state dir's `var` exists, i.e. a shared
+/// namespace is set up (DEL and STATUS with nothing set up, and direct mode, write nothing);
 /// without it the answers are kept for this invocation only. Bounded (newest `maxEntries`),
 /// written atomically (temp + rename, so concurrent writers lose at most an entry, which is
 /// asked again), read with a size limit; an unreadable file counts as empty. A replaced binary
@@ -17,7 +18,16 @@ final class DelegateVersionCache: PluginVersionCache {
     static let maxBytes = 64 << 10
     private var entries: [(id: String, versions: [String])]?
 
-    init(stateRoot: String) { file = stateRoot + "/var/delegate-versions.json" }
+    /// Written only while this directory exists.
+    let gate: String
+
+    init(file: String, writableWhile gate: String) { self.file = file; self.gate = gate }
+
+    /// The user's cache in `directory` (`HelperFeatureCache.userCacheDirectory`), written while
+    /// `<stateRoot>/var` exists.
+    convenience init(userCacheDirectory directory: String, stateRoot: String) {
+        self.init(file: directory + "/rootless-netns-delegates.json", writableWhile: stateRoot + "/var")
+    }
 
     func identity(of path: String) -> BinaryIdentity? {
         guard let info = try? FS.stat(path), info.type == .regular else { return nil }
@@ -36,7 +46,7 @@ final class DelegateVersionCache: PluginVersionCache {
         list.append((key, versions))
         if list.count > Self.maxEntries { list.removeFirst(list.count - Self.maxEntries) }
         entries = list
-        guard FS.exists(Path.dirname(file)) else { return }
+        guard FS.exists(gate) else { return }
         let json = JSON.object(["entries": .array(list.map {
             .object(["id": .string($0.id), "supportedVersions": .array($0.versions.map { .string($0) })])
         })])

@@ -12,8 +12,12 @@ struct HelperFeatureCache {
 
     /// `<XDG_RUNTIME_DIR>/rootless-netns-helpers.json` (user-owned, 0700), `/run/...` as root.
     init(context: Context) {
-        let base = context.rootless ? (context.runtimeDir ?? context.netnsDir) : "/run"
-        path = base + "/rootless-netns-helpers.json"
+        path = Self.userCacheDirectory(context: context) + "/rootless-netns-helpers.json"
+    }
+
+    /// Where the per-user caches live: `XDG_RUNTIME_DIR` (user-owned, 0700), `/run` as root.
+    static func userCacheDirectory(context: Context) -> String {
+        context.rootless ? (context.runtimeDir ?? context.netnsDir) : "/run"
     }
 
     init(path: String) { self.path = path }

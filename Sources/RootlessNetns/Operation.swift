@@ -51,7 +51,8 @@ struct Operation {
         return DelegateInvoker(
             executor: executor,
             searchPath: request.env.path, baseEnv: context.delegateBaseEnv, stderrSink: Stderr.write,
-            versionCache: DelegateVersionCache(stateRoot: context.state.root))
+            versionCache: DelegateVersionCache(userCacheDirectory: HelperFeatureCache.userCacheDirectory(context: context),
+                                              stateRoot: context.state.root))
     }
 
     /// CNI_NETNS must name a network namespace (a bind mount or a /proc/PID/ns/net link).

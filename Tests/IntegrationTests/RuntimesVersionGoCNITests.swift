@@ -64,10 +64,13 @@ struct RuntimesVersionGoCNITests {
         let got = TCP.fetchFromHost(port: port)
         #expect(got.stdout.contains("bridged-A"), "\(got)")
 
-        // Each delegate's VERSION is cached in the state dir.
-        let cache = f.user.runtimeDir + "/rootless-netns/var/delegate-versions.json"
+        // Each delegate's VERSION is cached per user, next to the helper feature cache.
+        let cache = f.user.runtimeDir + "/rootless-netns-delegates.json"
+        // (The file is the user's: other tests' delegates may have entries too; one of these binaries
+        // answered up to 1.0.0.)
         let cached = (try? String(contentsOfFile: cache, encoding: .utf8)) ?? ""
-        #expect(cached.contains("\"1.0.0\"") && !cached.contains("\"1.1.0\""), "\(cache): \(cached)")
+        let entries = (Self.json(cached)?["entries"] as? [[String: Any]] ?? []).map { $0["supportedVersions"] as? [String] ?? [] }
+        #expect(entries.contains { $0.contains("1.0.0") && !$0.contains("1.1.0") }, "\(cache): \(cached)")
 
         let check = cni("check", a, id: "vb-a")
         #expect(Self.checkPassed(check), "\(check)")
