@@ -5,8 +5,9 @@ import Foundation
 ///     let user = try TestUser.ensure()          // "rcni-test", made if missing
 ///     let r = user.run(["id", "-u"])             // runs as the user, HOME/XDG set
 ///
-/// The user is kept between runs (creating it is the slow part); its
-/// /run/user/UID is created 0700 and owned by it, like logind would.
+/// The user is kept for the rest of the run (creating it is the slow part) and removed when
+/// scripts/test ends (`recordCreated`); its /run/user/UID is created 0700 and owned by it,
+/// like logind would.
 struct TestUser: Sendable {
     let name: String
     let uid: UInt32
@@ -31,8 +32,21 @@ struct TestUser: Sendable {
         }
         // 9 = "username already in use": someone else made it meanwhile.
         guard r.succeeded || r.status == 9 else { throw Failure(description: "useradd failed: \(r)") }
+        if r.succeeded { recordCreated(name) }
         guard let u = lookup(name) else { throw Failure(description: "user \(name) missing after useradd") }
         return try u.prepared()
+    }
+
+    /// Names the users this run created, one per line, in `$RCNI_TEST_CREATED_USERS` (set by
+    /// scripts/test, which removes them when the run ends). O_APPEND: lines of racing tests
+    /// do not interleave.
+    static func recordCreated(_ name: String) {
+        guard let file = ProcessInfo.processInfo.environment["RCNI_TEST_CREATED_USERS"], !file.isEmpty else { return }
+        let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let line = Array((name + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
     /// `base` plus a short hash of this checkout's build directory ("rcni-rel-3fa2"): test runs
