@@ -141,12 +141,7 @@ def _perf_stop(p, out) -> dict:
 
 def _iperf(b, v: dict, streams: int) -> tuple[float, float | None, float]:
     """One iperf3 run through variant `v`: (Gbit/s, CPU % of the forwarding process, machine busy %)."""
-    argv = b.session_argv(["nsenter", f"--net={v['netns']}", "iperf3", "-s", "-p", str(GUEST), "-1"])
-    b.note_cmd("10", argv)
-    srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    b.children.append(srv)
-    try:
-        b.wait_listen(srv.pid, GUEST)
+    with b.container_iperf_server("10", v["netns"], GUEST):
         tail = ["-t", str(b.p["iperf_t"]), "-P", str(streams), "-J"]
         if v.get("bridge"):
             cli = b.session_argv([os.path.join(b.bin, "rootless-netns"), "enter", "--state-dir", v["stateDir"], "--",
@@ -170,8 +165,6 @@ def _iperf(b, v: dict, streams: int) -> tuple[float, float | None, float]:
         cpu = None if c0 is None or c1 is None else 100.0 * (c1 - c0) / TICK / (t1 - t0)
         busy = 100.0 * (1 - (m1[1] - m0[1]) / max(1, m1[0] - m0[0]))
         return d["end"]["sum_received"]["bits_per_second"] / 1e9, cpu, busy
-    finally:
-        b.reap(srv)
 
 
 def _cps(port: int, n: int) -> float:

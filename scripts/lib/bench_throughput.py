@@ -4,6 +4,7 @@ leaves the host's loopback and the bench's namespaces (the token check below).""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -82,18 +83,25 @@ class Throughput:
                 self.reap(srv)
         return self.repeated(one)
 
+    @contextlib.contextmanager
+    def container_iperf_server(self, fig: str, ns: str, port: int):
+        """A one-shot `iperf3 -s` on `port` in the (session's) netns `ns`, listening when entered,
+        reaped on exit (figures 7 and 10)."""
+        argv = self.session_argv(["nsenter", f"--net={ns}", "iperf3", "-s", "-p", str(port), "-1"])
+        self.note_cmd(fig, argv)
+        srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.children.append(srv)
+        try:
+            self.wait_listen(srv.pid, port)
+            yield srv
+        finally:
+            self.reap(srv)
+
     def h2c(self, ns: str, host_port: int, guest_port: int) -> dict:
         def one():
-            argv = self.session_argv(["nsenter", f"--net={ns}", "iperf3", "-s", "-p", str(guest_port), "-1"])
-            self.note_cmd("7", argv)
-            srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.children.append(srv)
-            try:
-                self.wait_listen(srv.pid, guest_port)
+            with self.container_iperf_server("7", ns, guest_port):
                 return self.iperf_client(["iperf3", "-c", "127.0.0.1", "-p", str(host_port),
                                           "-t", str(self.p["iperf_t"]), "-J"])
-            finally:
-                self.reap(srv)
         return self.repeated(one)
 
     def shared_gateway(self, state: str) -> str:
